@@ -62,7 +62,7 @@ def count_flops(name: str, img_size: int = 32, in_chans: int = 4, num_classes: i
 __all__ = ['UNET_CONFIGS', 'MODEL_NAMES', 'BENCHMARK_PRESET', 'create_model', 'count_params', 'count_flops', 'benchmark_training',
            'provenance', 'run_benchmarks']
 
-# %% ../nbs/03b_models.ipynb #cd70b58f
+# %% ../nbs/03b_models.ipynb #4cf94faf
 def benchmark_training(name: str, batch_size: int = 256, img_size: int = 32, in_chans: int = 4,
                        num_classes: int = 1000, compile: bool = True, compile_mode: str | None = None,
                        steps: int = 30, warmup: int = 10, peak_tflops: float = 790.0, device: str = "cuda",
@@ -129,7 +129,7 @@ BENCHMARK_PRESET = [
 
 def provenance(extra: dict | None = None) -> dict:
     "Where and with what a result was produced: git commit, package versions, device, time."
-    import datetime, platform, subprocess, sys
+    import datetime, os, platform, subprocess, sys
     import minsnr
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10).stdout.strip()
@@ -137,6 +137,8 @@ def provenance(extra: dict | None = None) -> dict:
                                     text=True, timeout=10).stdout.strip())
     except (OSError, subprocess.SubprocessError):
         commit, dirty = None, None
+    if not commit:  # a copy of the tree without .git (e.g. on a remote GPU machine): the caller may pass it
+        commit, dirty = os.environ.get("MINSNR_GIT_COMMIT"), os.environ.get("MINSNR_GIT_DIRTY")
     info = dict(git_commit=commit or None, git_dirty=dirty, minsnr=minsnr.__version__, python=sys.version.split()[0],
                 torch=torch.__version__, cuda=torch.version.cuda, platform=platform.platform(),
                 device=torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu",
