@@ -62,12 +62,15 @@ def count_flops(name: str, img_size: int = 32, in_chans: int = 4, num_classes: i
 __all__ = ['UNET_CONFIGS', 'MODEL_NAMES', 'BENCHMARK_PRESET', 'create_model', 'count_params', 'count_flops', 'benchmark_training',
            'provenance', 'run_benchmarks']
 
-# %% ../nbs/03b_models.ipynb #4cf94faf
+# %% ../nbs/03b_models.ipynb #6b3bc688
 def benchmark_training(name: str, batch_size: int = 256, img_size: int = 32, in_chans: int = 4,
                        num_classes: int = 1000, compile: bool = True, compile_mode: str | None = None,
                        steps: int = 30, warmup: int = 10, peak_tflops: float = 790.0, device: str = "cuda",
-                       **overrides) -> dict:
-    "Time bf16 training steps of a named backbone; returns images/s, TFLOP/s achieved and MFU against `peak_tflops`."
+                       compile_loss: bool = False, profile: bool = False, **overrides) -> dict:
+    """Time bf16 training steps of a named backbone; returns images/s, TFLOP/s achieved and MFU against `peak_tflops`.
+
+    `compile_loss` compiles noising, model and weighted loss as one function (else only the model);
+    `profile` adds the GPU time per step by kernel category (matmul, attention, fused elementwise/norm, optimizer)."""
     import time
     from minsnr.weightings import diffusion_loss
     from minsnr.schedules import cosine_schedule
@@ -78,15 +81,20 @@ def benchmark_training(name: str, batch_size: int = 256, img_size: int = 32, in_
     model = create_model(name, img_size, in_chans, num_classes, **overrides).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4, betas=(0.99, 0.99), weight_decay=0.03, fused=device == "cuda")
     sched = cosine_schedule(1000)
-    fwd = torch.compile(model, mode=compile_mode) if compile else model
     g = torch.Generator(device=device).manual_seed(0)
     x0 = torch.randn(batch_size, in_chans, img_size, img_size, device=device, generator=g)
     y = torch.randint(0, num_classes, (batch_size,), device=device, generator=g) if num_classes else None
+    if compile and compile_loss:
+        loss_fn = torch.compile(lambda x, lab: diffusion_loss(model, x, sched, "eps", "min_snr", y=lab, validate=False).loss,
+                                mode=compile_mode)
+    else:
+        fwd = torch.compile(model, mode=compile_mode) if compile else model
+        loss_fn = lambda x, lab: diffusion_loss(fwd, x, sched, "eps", "min_snr", y=lab, generator=g, validate=False).loss
 
     def step():
         with torch.autocast(device, dtype=torch.bfloat16, enabled=device == "cuda"):
-            out = diffusion_loss(fwd, x0, sched, "eps", "min_snr", y=y, generator=g, validate=False)
-        out.loss.backward()
+            loss = loss_fn(x0, y)
+        loss.backward()
         opt.step()
         opt.zero_grad(set_to_none=True)
 
@@ -102,13 +110,52 @@ def benchmark_training(name: str, batch_size: int = 256, img_size: int = 32, in_
     sync()
     sec = (time.perf_counter() - t0) / steps
     flops = count_flops(name, img_size, in_chans, num_classes, train=True, **overrides) * batch_size
-    return dict(model=name, batch_size=batch_size, input=f"{img_size}x{img_size}x{in_chans}", num_classes=num_classes,
+    extra = {"overrides": overrides} if overrides else {}
+    if compile_loss:
+        extra["compile_loss"] = True
+    if profile and device == "cuda":
+        extra.update(_profile_steps(step, n=3))
+    return extra | dict(model=name, batch_size=batch_size, input=f"{img_size}x{img_size}x{in_chans}", num_classes=num_classes,
                 compile=compile, compile_mode=compile_mode, params_M=round(count_params(model) / 1e6, 2),
                 step_ms=round(sec * 1000, 3), images_per_s=round(batch_size / sec, 1),
                 train_gflops_per_image=round(flops / batch_size / 1e9, 3), achieved_tflops=round(flops / sec / 1e12, 1),
                 mfu=round(flops / sec / 1e12 / peak_tflops, 4), peak_tflops=peak_tflops,
                 warmup_s=round(warm_s, 1),
                 peak_mem_GiB=round(torch.cuda.max_memory_allocated() / 2**30, 2) if device == "cuda" else None)
+
+
+def _kernel_category(name: str) -> str:
+    n = name.lower()
+    if any(k in n for k in ("flash", "fmha", "attention", "sdpa")):
+        return "attention"
+    if any(k in n for k in ("gemm", "xmma", "cutlass", "nvjet", "sm90", "cublas", "triton_mm", "splitk")):
+        return "matmul"
+    if "adam" in n or "multi_tensor" in n:
+        return "optimizer"
+    if "triton" in n:
+        return "fused elementwise/norm (inductor)"
+    if "conv" in n or "cudnn" in n or "implicit" in n:
+        return "convolution"
+    return "other"
+
+
+def _profile_steps(step, n: int = 3) -> dict:
+    "GPU time per step by kernel category, and the ten most expensive kernels, over n profiled steps."
+    from torch.profiler import ProfilerActivity, profile
+    with profile(activities=[ProfilerActivity.CUDA]) as prof:
+        for _ in range(n):
+            step()
+        torch.cuda.synchronize()
+    cats, kernels = {}, []
+    for ev in prof.key_averages():
+        us = getattr(ev, "self_device_time_total", None) or getattr(ev, "self_cuda_time_total", 0) or 0
+        if us <= 0:
+            continue
+        cats[_kernel_category(ev.key)] = cats.get(_kernel_category(ev.key), 0) + us
+        kernels.append((us, ev.key))
+    kernels.sort(reverse=True)
+    return dict(gpu_ms_per_step_by_category={k: round(v / 1000 / n, 2) for k, v in sorted(cats.items(), key=lambda kv: -kv[1])},
+                top_kernels=[dict(ms_per_step=round(us / 1000 / n, 2), kernel=k[:120]) for us, k in kernels[:10]])
 
 
 BENCHMARK_PRESET = [
@@ -122,8 +169,6 @@ BENCHMARK_PRESET = [
     dict(name="vit_s_2", batch_size=128, img_size=32, in_chans=1, num_classes=10),
     dict(name="vit_s_2", batch_size=128, img_size=32, in_chans=1, num_classes=10, compile_mode="reduce-overhead"),
     dict(name="unet_small", batch_size=128, img_size=32, in_chans=1, num_classes=10),
-    dict(name="vit_b_2", batch_size=256, img_size=32, in_chans=4, num_classes=1000,
-         compile_mode="max-autotune-no-cudagraphs"),
 ]
 
 

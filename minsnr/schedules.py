@@ -14,7 +14,7 @@ import torch
 __all__ = ['CHECK_DEVICE_TIMESTEPS', 'SCHEDULES', 'VPSchedule', 'betas_for_alpha_bar', 'rescale_zero_terminal_snr',
            'cosine_schedule', 'linear_schedule', 'make_schedule']
 
-# %% ../nbs/00_schedules.ipynb #04412e10
+# %% ../nbs/00_schedules.ipynb #bba58c2b
 CHECK_DEVICE_TIMESTEPS = False  # also range-check timesteps that live on an accelerator (forces a sync)
 
 
@@ -70,7 +70,7 @@ class VPSchedule:
             t = torch.as_tensor(t)
         if t.dtype not in (torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8):
             raise TypeError(f"timesteps must be an integer tensor (got dtype {t.dtype}); valid values: 0..{self.T - 1}")
-        if t.numel() and (t.device.type == "cpu" or CHECK_DEVICE_TIMESTEPS):
+        if t.numel() and (t.device.type == "cpu" or CHECK_DEVICE_TIMESTEPS) and not torch.compiler.is_compiling():
             lo, hi = int(t.min()), int(t.max())
             if lo < 0 or hi >= self.T:
                 bad = lo if lo < 0 else hi
