@@ -62,15 +62,17 @@ def count_flops(name: str, img_size: int = 32, in_chans: int = 4, num_classes: i
 __all__ = ['UNET_CONFIGS', 'MODEL_NAMES', 'BENCHMARK_PRESET', 'create_model', 'count_params', 'count_flops', 'benchmark_training',
            'provenance', 'run_benchmarks']
 
-# %% ../nbs/03b_models.ipynb #6b3bc688
+# %% ../nbs/03b_models.ipynb #e4699eae
 def benchmark_training(name: str, batch_size: int = 256, img_size: int = 32, in_chans: int = 4,
                        num_classes: int = 1000, compile: bool = True, compile_mode: str | None = None,
                        steps: int = 30, warmup: int = 10, peak_tflops: float = 790.0, device: str = "cuda",
-                       compile_loss: bool = False, profile: bool = False, **overrides) -> dict:
+                       compile_loss: bool = False, profile: bool = False, sdpa_backend: str | None = None,
+                       **overrides) -> dict:
     """Time bf16 training steps of a named backbone; returns images/s, TFLOP/s achieved and MFU against `peak_tflops`.
 
     `compile_loss` compiles noising, model and weighted loss as one function (else only the model);
-    `profile` adds the GPU time per step by kernel category (matmul, attention, fused elementwise/norm, optimizer)."""
+    `profile` adds the GPU time per step by kernel category (matmul, attention, fused elementwise/norm, optimizer);
+    `sdpa_backend` ("flash", "efficient", "cudnn") restricts PyTorch's attention to one kernel family."""
     import time
     from minsnr.weightings import diffusion_loss
     from minsnr.schedules import cosine_schedule
@@ -78,6 +80,13 @@ def benchmark_training(name: str, batch_size: int = 256, img_size: int = 32, in_
         raise RuntimeError("benchmark_training needs a CUDA GPU (device='cuda'); none is available")
     torch.backends.cuda.matmul.allow_tf32 = True
     torch.backends.cudnn.allow_tf32 = True
+    backends = {"flash": torch.backends.cuda.enable_flash_sdp, "efficient": torch.backends.cuda.enable_mem_efficient_sdp,
+                "cudnn": torch.backends.cuda.enable_cudnn_sdp}
+    if sdpa_backend is not None:
+        if sdpa_backend not in backends:
+            raise ValueError(f"unknown sdpa_backend {sdpa_backend!r}; valid: {', '.join(backends)} or None")
+        for k, enable in backends.items():
+            enable(k == sdpa_backend)
     model = create_model(name, img_size, in_chans, num_classes, **overrides).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4, betas=(0.99, 0.99), weight_decay=0.03, fused=device == "cuda")
     sched = cosine_schedule(1000)
@@ -113,6 +122,10 @@ def benchmark_training(name: str, batch_size: int = 256, img_size: int = 32, in_
     extra = {"overrides": overrides} if overrides else {}
     if compile_loss:
         extra["compile_loss"] = True
+    if sdpa_backend:
+        extra["sdpa_backend"] = sdpa_backend
+        for enable in backends.values():
+            enable(True)
     if profile and device == "cuda":
         extra.update(_profile_steps(step, n=3))
     return extra | dict(model=name, batch_size=batch_size, input=f"{img_size}x{img_size}x{in_chans}", num_classes=num_classes,

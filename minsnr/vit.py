@@ -15,7 +15,7 @@ from timm.models.vision_transformer import Block
 # %% auto #0
 __all__ = ['VIT_SIZES', 'ViT', 'vit']
 
-# %% ../nbs/02_vit.ipynb #5d558fb2
+# %% ../nbs/02_vit.ipynb #8a18b9a8
 VIT_SIZES = {
     "s": dict(width=384, depth=12, heads=6),
     "b": dict(width=768, depth=12, heads=12),
@@ -53,7 +53,7 @@ class ViT(nn.Module):
         self.num_classes, self.num_timesteps = num_classes, num_timesteps
         self.grid = img_size // patch_size
         self.n_cond = 2 if num_classes > 0 else 1  # time token (+ class token)
-        self.patch_embed = nn.Conv2d(in_chans, width, patch_size, stride=patch_size)
+        self.patch_embed = nn.Linear(patch_size * patch_size * in_chans, width)  # = a stride-p convolution
         self.time_embed = nn.Embedding(num_timesteps, width)
         self.class_embed = nn.Embedding(num_classes + 1, width) if num_classes > 0 else None
         self.pos_embed = nn.Parameter(torch.zeros(1, self.n_cond + self.grid**2, width))
@@ -75,9 +75,7 @@ class ViT(nn.Module):
                 nn.init.zeros_(m.bias)
             elif isinstance(m, nn.Embedding):
                 nn.init.trunc_normal_(m.weight, std=0.02)
-        w = self.patch_embed.weight
-        nn.init.xavier_uniform_(w.view(w.shape[0], -1))
-        nn.init.zeros_(self.patch_embed.bias)
+        nn.init.xavier_uniform_(self.patch_embed.weight)
         nn.init.trunc_normal_(self.pos_embed, std=0.02)
         with torch.no_grad():
             self.head.weight.mul_(head_init_scale)
@@ -103,7 +101,7 @@ class ViT(nn.Module):
         B, p, g = x.shape[0], self.patch_size, self.grid
         if t.shape != (B,):
             raise ValueError(f"timesteps must have shape ({B},), got {tuple(t.shape)}")
-        h = self.patch_embed(x).flatten(2).transpose(1, 2)  # [B, N, D]
+        h = self.patch_embed(self.patchify(x))  # [B, N, D]
         cond = [self.time_embed(t)[:, None]]
         y = self._labels(y, B, x.device)
         if y is not None:
@@ -112,6 +110,11 @@ class ViT(nn.Module):
         for blk in self.blocks:
             h = blk(h)
         return self.unpatchify(self.head(self.norm(h)[:, self.n_cond:]))
+
+    def patchify(self, x: torch.Tensor) -> torch.Tensor:
+        "[B, C, H, W] image → [B, N, p*p*C] patch tokens (row-major patches, each laid out as (p, p, C))."
+        B, p, g = x.shape[0], self.patch_size, self.grid
+        return x.reshape(B, self.in_chans, g, p, g, p).permute(0, 2, 4, 3, 5, 1).reshape(B, g * g, p * p * self.in_chans)
 
     def unpatchify(self, tokens: torch.Tensor) -> torch.Tensor:
         "[B, N, p*p*C] patch tokens (row-major patches, each laid out as (p, p, C)) → [B, C, H, W] image."
