@@ -63,7 +63,7 @@ def count_flops(name: str, img_size: int = 32, in_chans: int = 4, num_classes: i
 __all__ = ['UNET_CONFIGS', 'MODEL_NAMES', 'BENCHMARK_PRESET', 'create_model', 'count_params', 'count_flops', 'benchmark_training',
            'provenance', 'run_benchmarks', 'benchmark_table']
 
-# %% ../nbs/03b_models.ipynb #4cb424b1
+# %% ../nbs/03b_models.ipynb #5c06dfcd
 def benchmark_training(name: str, batch_size: int = 256, img_size: int = 32, in_chans: int = 4,
                        num_classes: int = 1000, compile: bool = True, compile_mode: str | None = None,
                        steps: int = 30, warmup: int = 10, peak_tflops: float = 790.0, device: str = "cuda",
@@ -202,7 +202,8 @@ def provenance(extra: dict | None = None) -> dict:
     except (OSError, subprocess.SubprocessError):
         pass
     if not commit:  # a copy of the tree without .git (e.g. on a remote GPU machine): the caller may pass it
-        commit, dirty = os.environ.get("MINSNR_GIT_COMMIT"), os.environ.get("MINSNR_GIT_DIRTY")
+        commit = os.environ.get("MINSNR_GIT_COMMIT")
+        dirty = None if commit is None else os.environ.get("MINSNR_GIT_DIRTY", "").lower() in ("1", "true", "yes")
     info = dict(git_commit=commit or None, git_dirty=dirty, minsnr=minsnr.__version__, python=sys.version.split()[0],
                 torch=torch.__version__, cuda=torch.version.cuda, platform=platform.platform(),
                 device=torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu",
