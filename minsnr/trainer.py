@@ -27,7 +27,7 @@ from .unet import UNet
 from .weightings import STRATEGIES, TARGETS, bin_sums, loss_weight, weighted_loss
 
 # %% auto #0
-__all__ = ['CKPT_RE', 'TrainConfig', 'Trainer', 'train']
+__all__ = ['CKPT_RE', 'TrainConfig', 'Trainer', 'train', 'find_checkpoint', 'load_model']
 
 # %% ../nbs/05_trainer.ipynb #d3d2f9af
 @dataclass
@@ -256,7 +256,7 @@ class _TrainerBase:
         self._steps_in_window += 1
         return out
 
-# %% ../nbs/05_trainer.ipynb #72aa2571
+# %% ../nbs/05_trainer.ipynb #084c17f5
 class _TrainerState(_TrainerBase):
     "Logging, checkpoints and resume (see `Trainer`)."
     def _reduce(self, v: torch.Tensor) -> torch.Tensor:
@@ -296,6 +296,7 @@ class _TrainerState(_TrainerBase):
         if self.is_main:
             d = self._ckpt_dir(); d.mkdir(parents=True, exist_ok=True)
             state = {"format": 1, "step": self.step, "config": self.cfg.to_dict(),
+                     "data_shape": list(self.data.shape), "num_classes": self.num_classes,
                      "model": self.model.state_dict(), "ema": self.ema.state_dict(), "opt": self.opt.state_dict(),
                      "batcher": self.batcher.state_dict(), "gen": self.gen.get_state(),
                      "cpu_rng": torch.get_rng_state(),
@@ -422,3 +423,25 @@ def train(config: TrainConfig | dict, out_dir, resume: bool = False, **kwargs) -
     "Train a config (object or dict) into out_dir; keywords go to `Trainer`."
     cfg = config if isinstance(config, TrainConfig) else TrainConfig.from_dict(config)
     return Trainer(cfg, out_dir, **kwargs).fit(resume=resume)
+
+# %% ../nbs/05_trainer.ipynb #41c6914b
+def find_checkpoint(path) -> Path:
+    "The newest checkpoint of a run folder, or the checkpoint file itself."
+    p = Path(path)
+    if p.is_file():
+        return p
+    files = sorted(q for q in (p / "checkpoints").glob("step_*.pt") if CKPT_RE.search(q.name))
+    if not files:
+        raise FileNotFoundError(f"no checkpoints in {p / 'checkpoints'} (checkpoints are not committed: train the run first)")
+    return files[-1]
+
+
+def load_model(path, ema: bool = True, device="cpu"):
+    "(model in eval mode, TrainConfig, step) from a run folder or checkpoint file."
+    ckpt = torch.load(find_checkpoint(path), map_location=device, weights_only=True)
+    cfg = TrainConfig.from_dict(ckpt["config"])
+    w = ckpt["ema" if ema else "model"]
+    C, H, _ = ckpt["data_shape"]
+    model = create_model(cfg.model, H, C, ckpt["num_classes"], cfg.T, **cfg.model_kwargs)
+    model.load_state_dict(w)
+    return model.to(device).eval(), cfg, ckpt["step"]
