@@ -63,7 +63,7 @@ def count_flops(name: str, img_size: int = 32, in_chans: int = 4, num_classes: i
 __all__ = ['UNET_CONFIGS', 'MODEL_NAMES', 'BENCHMARK_PRESET', 'create_model', 'count_params', 'count_flops', 'benchmark_training',
            'provenance', 'run_benchmarks', 'benchmark_table']
 
-# %% ../nbs/03b_models.ipynb #5c06dfcd
+# %% ../nbs/03b_models.ipynb #ecf24679
 def benchmark_training(name: str, batch_size: int = 256, img_size: int = 32, in_chans: int = 4,
                        num_classes: int = 1000, compile: bool = True, compile_mode: str | None = None,
                        steps: int = 30, warmup: int = 10, peak_tflops: float = 790.0, device: str = "cuda",
@@ -218,7 +218,7 @@ def provenance(extra: dict | None = None) -> dict:
 
 def run_benchmarks(out_dir, configs: list[dict] = BENCHMARK_PRESET, peak_tflops: float = 790.0) -> list[dict]:
     "Run `benchmark_training` for each config (a dict of its keyword arguments); write JSON and Markdown to out_dir."
-    import json, pathlib
+    import pathlib
     out = pathlib.Path(out_dir); out.mkdir(parents=True, exist_ok=True)
     rows = []
     for cfg in configs:
