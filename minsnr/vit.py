@@ -12,9 +12,9 @@ from torch import nn
 from timm.models.vision_transformer import Block
 
 # %% auto #0
-__all__ = ['VIT_SIZES', 'ViT', 'vit']
+__all__ = ['VIT_SIZES', 'check_backbone_call', 'ViT', 'vit']
 
-# %% ../nbs/02_vit.ipynb #39f56804
+# %% ../nbs/02_vit.ipynb #40ff2e31
 VIT_SIZES = {
     "s": dict(width=384, depth=12, heads=6),
     "b": dict(width=768, depth=12, heads=12),
@@ -26,6 +26,30 @@ VIT_SIZES = {
 def _check_int(name, value, lo):
     if isinstance(value, bool) or not isinstance(value, int) or value < lo:
         raise ValueError(f"{name} must be an integer >= {lo}, got {value!r}")
+
+
+def check_backbone_call(x: torch.Tensor, t: torch.Tensor, y, in_chans: int, img_size: int, num_classes: int):
+    """The calling convention every backbone shares: x [B, in_chans, img_size, img_size], t [B], and y either None
+    (the null label) or [B] integer labels in 0..num_classes (num_classes is the null label). Returns the labels to
+    embed, or None for an unconditional model. Label ranges are checked on the CPU only (no device sync)."""
+    expect = (in_chans, img_size, img_size)
+    if x.ndim != 4 or tuple(x.shape[1:]) != expect:
+        raise ValueError(f"expected input of shape [B, {', '.join(map(str, expect))}], got {tuple(x.shape)}")
+    B = x.shape[0]
+    if t.shape != (B,):
+        raise ValueError(f"timesteps must have shape ({B},), got {tuple(t.shape)}")
+    if num_classes == 0:
+        if y is not None:
+            raise ValueError("this model is unconditional (num_classes=0): pass y=None")
+        return None
+    if y is None:
+        return torch.full((B,), num_classes, dtype=torch.long, device=x.device)
+    if y.shape != (B,) or y.dtype not in (torch.int64, torch.int32):
+        raise ValueError(f"labels must be an integer tensor of shape ({B},), got {tuple(y.shape)} {y.dtype}")
+    if y.device.type == "cpu" and y.numel() and (int(y.min()) < 0 or int(y.max()) > num_classes):
+        raise ValueError(f"labels must lie in 0..{num_classes} ({num_classes} is the null label), "
+                         f"got {int(y.min())}..{int(y.max())}")
+    return y
 
 
 class ViT(nn.Module):
@@ -79,30 +103,10 @@ class ViT(nn.Module):
         with torch.no_grad():
             self.head.weight.mul_(head_init_scale)
 
-    def _labels(self, y, batch, device):
-        if self.num_classes == 0:
-            if y is not None:
-                raise ValueError("this model is unconditional (num_classes=0): pass y=None")
-            return None
-        if y is None:
-            return torch.full((batch,), self.num_classes, dtype=torch.long, device=device)
-        if y.shape != (batch,) or y.dtype not in (torch.int64, torch.int32):
-            raise ValueError(f"labels must be an integer tensor of shape ({batch},), got {tuple(y.shape)} {y.dtype}")
-        if y.device.type == "cpu" and y.numel() and (int(y.min()) < 0 or int(y.max()) > self.num_classes):
-            raise ValueError(f"labels must lie in 0..{self.num_classes} ({self.num_classes} is the null label), "
-                             f"got {int(y.min())}..{int(y.max())}")
-        return y
-
     def forward(self, x: torch.Tensor, t: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        expect = (self.in_chans, self.img_size, self.img_size)
-        if x.ndim != 4 or tuple(x.shape[1:]) != expect:
-            raise ValueError(f"expected input of shape [B, {', '.join(map(str, expect))}], got {tuple(x.shape)}")
-        B = x.shape[0]
-        if t.shape != (B,):
-            raise ValueError(f"timesteps must have shape ({B},), got {tuple(t.shape)}")
+        y = check_backbone_call(x, t, y, self.in_chans, self.img_size, self.num_classes)
         h = self.patch_embed(self.patchify(x))  # [B, N, D]
         cond = [self.time_embed(t)[:, None]]
-        y = self._labels(y, B, x.device)
         if y is not None:
             cond.append(self.class_embed(y)[:, None])
         h = torch.cat(cond + [h], dim=1) + self.pos_embed
