@@ -73,7 +73,7 @@ class Denoiser:
         self.nfe += 1
         return predict_x0_eps(self.model(x_t, tt, self.y).to(x_ve.dtype), x_t, tt, s, self.target)[0]
 
-# %% ../nbs/06_sampler.ipynb #eced4e6c
+# %% ../nbs/06_sampler.ipynb #4a0218f5
 def _start(shape, sigma0, noise, generator, device, dtype):
     if noise is None:
         noise = torch.randn(shape, generator=generator, device=device, dtype=dtype)
@@ -92,7 +92,7 @@ def edm_heun(model, schedule: VPSchedule, shape, target: str = "eps", steps: int
 
     model(x_t, t, y) returns its `target` prediction; shape is [B, C, H, W]; `noise` (standard normal, shaped like
     the output) replaces the generator's draw. Returns x0 samples (and the number of network evaluations)."""
-    device = device if device is not None else (y.device if y is not None else next(iter(_params(model)), torch.empty(0)).device)
+    device = _device(model, y, device)
     D = Denoiser(model, schedule, target, y, cfg_scale, guidance_interval, null_label)
     ts, sig = edm_grid(schedule, steps, sigma_min, sigma_max, rho)
     x = _start(shape, float(sig[0]), noise, generator, device, dtype)
@@ -120,7 +120,7 @@ def ddim(model, schedule: VPSchedule, shape, target: str = "eps", steps: int = 5
     x_{t'} = α_{t'} x̂0 + σ_{t'} ε̂, and x̂0 at the end."""
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
         raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
-    device = device if device is not None else (y.device if y is not None else next(iter(_params(model)), torch.empty(0)).device)
+    device = _device(model, y, device)
     D = Denoiser(model, schedule, target, y, cfg_scale, guidance_interval, null_label)
     ts = torch.unique_consecutive(torch.linspace(schedule.T - 1, 0, steps).round().long())
     x = _start(shape, 1.0, noise, generator, device, dtype)  # VP: x_{T-1} ≈ N(0, I)
@@ -134,13 +134,19 @@ def ddim(model, schedule: VPSchedule, shape, target: str = "eps", steps: int = 5
     return (x_ve, D.nfe) if return_nfe else x_ve
 
 
-def _params(model):
-    return model.parameters() if isinstance(model, torch.nn.Module) else iter(())
+def _device(model, y=None, device=None) -> torch.device:
+    "The device to sample on: the one given, else the labels', else the model's parameters', else the CPU."
+    if device is not None:
+        return torch.device(device)
+    if y is not None:
+        return y.device
+    p = next(model.parameters(), None) if isinstance(model, torch.nn.Module) else None
+    return p.device if p is not None else torch.device("cpu")
 
 
 SAMPLERS = {"edm_heun": edm_heun, "edm_euler": edm_euler, "ddim": ddim}
 
-# %% ../nbs/06_sampler.ipynb #990e2408
+# %% ../nbs/06_sampler.ipynb #881648d6
 def sample(model, schedule: VPSchedule, n: int, shape, target: str = "eps", sampler: str = "edm_heun",
            steps: int = 30, labels=None, cfg_scale: float = 1.0, batch_size: int = 256, seed: int = 0,
            device=None, progress: bool = True, return_nfe: bool = False, **kw):
@@ -150,7 +156,7 @@ def sample(model, schedule: VPSchedule, n: int, shape, target: str = "eps", samp
         raise ValueError(f"unknown sampler {sampler!r}; valid samplers: {', '.join(SAMPLERS)}")
     if labels is not None and len(labels) != n:
         raise ValueError(f"{n} samples but {len(labels)} labels")
-    device = device or next(iter(_params(model)), torch.empty(0)).device
+    device = _device(model, None, device)
     out, nfe = [], 0
     for start in tqdm(range(0, n, batch_size), disable=not progress, desc=f"{sampler} x{steps}"):
         idx = range(start, min(n, start + batch_size))

@@ -14,7 +14,7 @@ from .schedules import VPSchedule
 
 # %% auto #0
 __all__ = ['TARGETS', 'STRATEGIES', 'GAMMA_STRATEGIES', 'STRATEGY_INFO', 'make_target', 'predict_x0_eps', 'convert_prediction',
-           'x0_weight', 'loss_weight', 'DiffusionLoss', 'weighted_loss', 'diffusion_loss', 'bin_sums', 'bin_edges']
+           'loss_weight', 'DiffusionLoss', 'weighted_loss', 'diffusion_loss', 'bin_sums', 'bin_edges']
 
 # %% ../nbs/01_weightings.ipynb #019f100f
 TARGETS = ("eps", "x0", "v")
@@ -60,7 +60,7 @@ def convert_prediction(pred: torch.Tensor, x_t: torch.Tensor, t, schedule: VPSch
     a, s = _coef(schedule, t, x_t)
     return {"eps": eps_hat, "x0": x0_hat, "v": a * eps_hat - s * x0_hat}[dest]
 
-# %% ../nbs/01_weightings.ipynb #25afc8a0
+# %% ../nbs/01_weightings.ipynb #f2cee487
 STRATEGIES = ("constant", "snr", "max_snr", "min_snr", "soft_min_snr", "p2", "edm", "sigmoid", "debiased")
 GAMMA_STRATEGIES = ("max_snr", "min_snr", "soft_min_snr")  # strategies that read `gamma`
 STRATEGY_INFO = {
@@ -90,13 +90,6 @@ def _as_snr(snr, validate: bool) -> torch.Tensor:
         if bad.any():
             raise ValueError(f"SNR must be finite and >= 0, got {snr[bad].flatten()[0].item()!r}")
     return snr
-
-
-def x0_weight(snr, strategy: str, gamma: float = 5.0, *, k: float = 1.0, p2_gamma: float = 1.0,
-              sigma_data: float = 0.5, bias: float = 2.0, validate: bool = True) -> torch.Tensor:
-    "The strategy's weight w(SNR) on the x0-space error ‖x0 − x̂0‖²."
-    return loss_weight(snr, strategy, "x0", gamma, k=k, p2_gamma=p2_gamma, sigma_data=sigma_data, bias=bias,
-                       validate=validate)
 
 
 def loss_weight(snr, strategy: str, target: str = "eps", gamma: float = 5.0, *, k: float = 1.0,
