@@ -188,7 +188,7 @@ def kid_from_features(f1, f2, subset_size: int = 1000, subsets: int = 100, seed:
                                kid_gamma=None, kid_coef0=1, rng_seed=seed, verbose=False)
     return r["kernel_inception_distance_mean"], r["kernel_inception_distance_std"]
 
-# %% ../nbs/07_metrics.ipynb #adce8034
+# %% ../nbs/07_metrics.ipynb #7852302e
 def _weights_tag(path: Path) -> str:
     st = path.stat()
     return hashlib.sha1(f"{path.resolve()}:{st.st_size}:{int(st.st_mtime)}".encode()).hexdigest()[:10]
@@ -213,7 +213,8 @@ def reference_features(name: str = "fashion_mnist", split: str = "train", n: int
     feats = ext(x, progress=progress)
     if cache:
         f.parent.mkdir(parents=True, exist_ok=True)
-        torch.save(feats, f.with_suffix(".tmp")); os.replace(f.with_suffix(".tmp"), f)
+        tmp = f.with_suffix(f".{os.getpid()}.tmp")  # several processes may fill the cache at once
+        torch.save(feats, tmp); os.replace(tmp, f)
     return feats
 
 
@@ -227,7 +228,7 @@ def fid_kid(samples, reference, extractor: InceptionFeatures | None = None, kid:
         out["kid_mean"], out["kid_std"] = kid_from_features(f1, f2)
     return out
 
-# %% ../nbs/07_metrics.ipynb #f64d66a0
+# %% ../nbs/07_metrics.ipynb #fce08370
 def save_grid(images, path, nrow: int | None = None) -> Path:
     "Save uint8 images [N, C, H, W] as one PNG grid (white 2-pixel gutters)."
     from PIL import Image
@@ -242,10 +243,32 @@ def save_grid(images, path, nrow: int | None = None) -> Path:
 
 def make_eval_hook(n: int = 1000, sampler: str = "edm_heun", steps: int = 30, cfg_scale: float = 1.0,
                    guidance_interval=None, batch_size: int = 500, seed: int = 0, grid: int = 64, ref_n: int | None = None,
-                   use_ema: bool = True, kid: bool = True):
-    "An eval_hook for minsnr.trainer.Trainer: sample, FID/KID against the training set, grid PNG."
+                   use_ema: bool = True, kid: bool = True, noise_seeds=()):
+    """An eval_hook for minsnr.trainer.Trainer: sample, FID/KID against the training set, grid PNG.
+    `noise_seeds`: at the run's last step, the same evaluation is repeated with each of these seeds and the FIDs are
+    recorded as `fid_seeds` (the evaluation's own noise, to compare differences between runs against)."""
     from minsnr.sampler import sample, to_uint8
+    if not isinstance(n, int) or n < 2:
+        raise ValueError(f"eval n={n!r}: FID needs at least 2 samples")
+    if seed in noise_seeds:
+        raise ValueError(f"noise_seeds={list(noise_seeds)} must not repeat the main seed {seed}")
     state = {}
+
+    def run(trainer, s):
+        cfg = trainer.cfg
+        model = trainer.ema if use_ema else trainer.model
+        was_training = model.training
+        model.eval()
+        k = trainer.num_classes
+        labels = torch.arange(n) % k if k else None
+        with torch.autocast(trainer.device.type, dtype=torch.bfloat16, enabled=trainer.amp):
+            x, nfe = sample(model, trainer.schedule, n, trainer.data.shape, cfg.target, sampler, steps, labels, cfg_scale,
+                            batch_size, s, trainer.device, progress=False, return_nfe=True,
+                            guidance_interval=guidance_interval)
+        model.train(was_training)
+        u8, finite = to_uint8(x), bool(torch.isfinite(x).all())
+        res = fid_kid(u8, state["ref"], state["ext"], kid=kid) if finite else {"fid": None, "n": n, "n_ref": len(state["ref"])}
+        return u8, finite, nfe, res
 
     def hook(trainer, step):
         t0 = time.perf_counter()
@@ -254,23 +277,14 @@ def make_eval_hook(n: int = 1000, sampler: str = "edm_heun", steps: int = 30, cf
             state["ext"] = InceptionFeatures(trainer.device)
             state["ref"] = reference_features(cfg.data, "train", ref_n, cfg.image_size, state["ext"], progress=False,
                                               root=cfg.data_root, path=cfg.data_path)
-        model = trainer.ema if use_ema else trainer.model
-        was_training = model.training
-        model.eval()
-        k = trainer.num_classes
-        labels = torch.arange(n) % k if k else None
-        with torch.autocast(trainer.device.type, dtype=torch.bfloat16, enabled=trainer.amp):
-            x, nfe = sample(model, trainer.schedule, n, trainer.data.shape, cfg.target, sampler, steps, labels, cfg_scale,
-                            batch_size, seed, trainer.device, progress=False, return_nfe=True,
-                            guidance_interval=guidance_interval)
-        model.train(was_training)
-        u8 = to_uint8(x)
-        finite = bool(torch.isfinite(x).all())
-        res = fid_kid(u8, state["ref"], state["ext"], kid=kid) if finite else {"fid": None, "n": n, "n_ref": len(state["ref"])}
+        u8, finite, nfe, res = run(trainer, seed)
         if grid:
             save_grid(u8[:grid], trainer.out / "grids" / f"step_{step:08d}.png")
-        return {**res, "sampler": sampler, "steps": steps, "nfe": nfe, "cfg_scale": cfg_scale,
-                "guidance_interval": list(guidance_interval) if guidance_interval else None, "ema": use_ema,
-                "seed": seed, "finite_samples": finite, "seconds": round(time.perf_counter() - t0, 1)}
+        row = {**res, "sampler": sampler, "steps": steps, "nfe": nfe, "cfg_scale": cfg_scale,
+               "guidance_interval": list(guidance_interval) if guidance_interval else None, "ema": use_ema,
+               "seed": seed, "finite_samples": finite}
+        if noise_seeds and step == cfg.steps:
+            row["fid_seeds"] = {str(s): run(trainer, s)[3]["fid"] for s in noise_seeds}
+        return {**row, "seconds": round(time.perf_counter() - t0, 1)}
 
     return hook

@@ -29,7 +29,7 @@ from .weightings import STRATEGIES, TARGETS, bin_sums, loss_weight, weighted_los
 # %% auto #0
 __all__ = ['CKPT_RE', 'TrainConfig', 'Trainer', 'train', 'find_checkpoint', 'load_model']
 
-# %% ../nbs/05_trainer.ipynb #d3d2f9af
+# %% ../nbs/05_trainer.ipynb #82fd8647
 @dataclass
 class TrainConfig:
     "Everything a training run needs; saved as config.json in the run folder."
@@ -61,6 +61,7 @@ class TrainConfig:
     warmup_steps: int = 0
     grad_clip: float | None = None
     ema_decay: float = 0.9999
+    ema_warmup: bool = False           # decay min(ema_decay, (1 + step) / (10 + step)): short runs forget the init
     label_dropout: float = 0.15
     precision: str = "auto"            # auto (bf16 on CUDA, fp32 elsewhere), bf16, fp32
     compile: bool = False
@@ -72,6 +73,8 @@ class TrainConfig:
     ckpt_every: int = 1000             # a multiple of log_every
     keep_checkpoints: int = 2
     eval_every: int = 0                # 0: no periodic evaluation
+    eval_at: list | None = None        # evaluate at these steps too (e.g. log-spaced points of a convergence curve)
+    eval: dict = field(default_factory=dict)  # keywords of minsnr.metrics.make_eval_hook, used by `minsnr train`
     bins: int = 10                     # timestep bins for the per-bin x0 MSE
 
     def validate(self) -> "TrainConfig":
@@ -106,6 +109,11 @@ class TrainConfig:
             bad("image_size", "must be a positive integer or null")
         if not isinstance(self.model, str) or not isinstance(self.model_kwargs, dict) or not isinstance(self.strategy_kwargs, dict):
             bad("model", "model must be a name and model_kwargs / strategy_kwargs dictionaries")
+        if self.eval_at is not None and (not isinstance(self.eval_at, list) or not all(
+                isinstance(v, int) and not isinstance(v, bool) and 1 <= v for v in self.eval_at)):
+            bad("eval_at", "must be a list of positive integer steps, or null")
+        if not isinstance(self.eval, dict):
+            bad("eval", "must be a dictionary of minsnr.metrics.make_eval_hook keywords")
         if not re.fullmatch(r"[A-Za-z0-9._-]+", self.name):
             bad("name", "use letters, digits, '.', '_' and '-' only (it names the run folder)")
         loss_weight(torch.ones(1), self.strategy, self.target, self.gamma, **self.strategy_kwargs)  # rejects bad kwargs
@@ -137,7 +145,7 @@ class TrainConfig:
     def save(self, path):
         Path(path).write_text(json.dumps(self.to_dict(), indent=1) + "\n")
 
-# %% ../nbs/05_trainer.ipynb #9acae0a4
+# %% ../nbs/05_trainer.ipynb #158e2b57
 def _dist_env():
     "(rank, world size, local rank) from torchrun's environment, or (0, 1, 0)."
     return int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1)), int(os.environ.get("LOCAL_RANK", 0))
@@ -205,6 +213,16 @@ class _TrainerBase:
     def is_main(self) -> bool:
         return self.rank == 0
 
+    def eval_due(self, step: int) -> bool:
+        "Whether `step` (steps done) is an evaluation point: a multiple of `eval_every` or listed in `eval_at`."
+        e = self.cfg.eval_every
+        return bool(e and step % e == 0) or step in (self.cfg.eval_at or ())
+
+    def ema_decay_at(self, step: int) -> float:
+        "The EMA decay used in the update after `step` steps: `ema_decay`, or with `ema_warmup` the smaller of it and (1+step)/(10+step)."
+        d = self.cfg.ema_decay
+        return min(d, (1 + step) / (10 + step)) if self.cfg.ema_warmup else d
+
     def lr_at(self, step: int) -> float:
         "Linear warm-up over `warmup_steps`, then constant (the paper's schedule)."
         w = self.cfg.warmup_steps
@@ -243,7 +261,7 @@ class _TrainerBase:
         self.opt.zero_grad(set_to_none=True)
         with torch.no_grad():
             ema_p, p = list(self.ema.parameters()), list(self.model.parameters())
-            torch._foreach_lerp_(ema_p, p, 1.0 - cfg.ema_decay)
+            torch._foreach_lerp_(ema_p, p, 1.0 - self.ema_decay_at(self.step))
             for eb, b in zip(self.ema.buffers(), self.model.buffers()):
                 eb.copy_(b)
             a = self._acc
@@ -352,11 +370,12 @@ class _TrainerState(_TrainerBase):
                                "params": sum(p.numel() for p in self.model.parameters())})
             (self.out / "provenance.json").write_text(json.dumps(info, indent=1) + "\n")
 
-# %% ../nbs/05_trainer.ipynb #5eb20d29
+# %% ../nbs/05_trainer.ipynb #77de1134
 class Trainer(_TrainerState):
     """Trains `config` into the run folder `out_dir`; `fit(resume=...)` runs it.
 
-    eval_hook(trainer, step) -> dict | None: called every `eval_every` steps on rank 0; its dict goes to evals.jsonl.
+    eval_hook(trainer, step) -> dict | None: called every `eval_every` steps and at the steps in `eval_at`, on rank 0;
+    its dict goes to evals.jsonl.
     step_hook(trainer, step): called before every step with the number of steps done (for experiments and tests)."""
 
     def fit(self, resume: bool = False) -> dict:
@@ -400,7 +419,7 @@ class Trainer(_TrainerState):
                     break
                 if self.step % cfg.ckpt_every == 0 or self.step == cfg.steps:
                     self.checkpoint()
-            if cfg.eval_every and self.step % cfg.eval_every == 0 and self.eval_hook is not None:
+            if self.eval_hook is not None and self.eval_due(self.step):
                 self.evaluate()
         bar.close()
         wall = time.perf_counter() - t_start
