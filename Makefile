@@ -1,5 +1,5 @@
 # minsnr: every command sets itself up first (virtual environment, install, notebook export).
-#   make run    the main job: execute the notebooks end to end (outputs under build/executed/)
+#   make run    the main job: the quick reproduction of every figure and table (build/quick/)
 #   make test   the test suite (every notebook's tests through nbdev_test, plus tests/)
 PYTHON ?= python3
 VENV   := .venv
@@ -9,7 +9,7 @@ DATA   := .data/.installed
 INCEPTION := .data/inception/weights-inception-2015-12-05-6726825d.pth
 FMNIST := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
-.PHONY: setup export data run test clean
+.PHONY: setup export data run notebooks test clean
 .DEFAULT_GOAL := run
 
 $(STAMP): settings.ini setup.py
@@ -41,7 +41,13 @@ setup: $(STAMP) data export $(INCEPTION)
 export: $(STAMP)
 	$(BIN)/nbdev_export
 
+# The main job: every experiment notebook (nbs/experiments/) with the quick profile, tiny CPU runs, into build/quick/
+# (committed figures and tables are not touched). The gpu profile: .venv/bin/minsnr reproduce --profile gpu
 run: setup
+	$(BIN)/minsnr reproduce --profile quick --out build/quick --quiet
+
+# The library notebooks executed end to end with papermill (outputs under build/executed/)
+notebooks: setup
 	mkdir -p build/executed
 	for nb in nbs/[0-9]*.ipynb; do \
 	  echo "== $$nb"; \

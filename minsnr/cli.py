@@ -12,7 +12,7 @@ from pathlib import Path
 # %% auto #0
 __all__ = ['build_parser', 'main']
 
-# %% ../nbs/10_cli.ipynb #769c6f35
+# %% ../nbs/10_cli.ipynb #e2df048a
 def _parse_set(items):
     out = {}
     for item in items or []:
@@ -145,7 +145,7 @@ def _cmd_sweep(args) -> int:
 def _cmd_reproduce(args) -> int:
     from minsnr.experiments import ReproduceError, reproduce
     try:
-        paths = reproduce(args.profile, args.only, args.out, progress=not args.quiet)
+        paths = reproduce(args.profile, args.only, args.out, nb_dir=args.notebooks, progress=not args.quiet)
     except ValueError as e:
         raise SystemExit(str(e))
     except ReproduceError as e:
@@ -231,6 +231,7 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--profile", default="quick", choices=["quick", "gpu"])
     rp.add_argument("--only", nargs="*", metavar="NAME", help="only these notebooks (names or unique prefixes)")
     rp.add_argument("--out", help="output root (default: the repository for gpu, a temporary folder for quick)")
+    rp.add_argument("--notebooks", help="folder of experiment notebooks (default: nbs/experiments of the repository)")
     rp.add_argument("--quiet", action="store_true", help="no per-cell progress bars")
     rp.set_defaults(func=_cmd_reproduce)
     return p

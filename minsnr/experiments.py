@@ -23,13 +23,13 @@ import minsnr
 from .trainer import TrainConfig
 
 # %% auto #0
-__all__ = ['PROFILES', 'STRATEGY_AXIS', 'GPU_STEPS', 'GPU_EVAL_AT', 'GPU_EVAL', 'GPU_RUNS_PER_GPU', 'PLANS', 'STRATEGY_NAMES',
-           'STRATEGY_COLORS', 'TARGET_NAMES', 'repo_root', 'ExperimentPaths', 'check_profile', 'experiment_paths',
-           'make_plan', 'convergence_plan', 'get_plan', 'run_state', 'SweepError', 'sweep', 'load_run',
-           'steps_to_reach', 'strategy_label', 'set_style', 'save_figure', 'write_table', 'ReproduceError',
-           'experiment_notebooks', 'reproduce']
+__all__ = ['PROFILES', 'STRATEGY_AXIS', 'GPU_STEPS', 'GPU_EVAL_AT', 'GPU_EVAL', 'GPU_RUNS_PER_GPU', 'PLANS', 'FID_LADDER',
+           'STRATEGY_NAMES', 'STRATEGY_COLORS', 'TARGET_NAMES', 'repo_root', 'ExperimentPaths', 'check_profile',
+           'experiment_paths', 'make_plan', 'convergence_plan', 'get_plan', 'run_state', 'SweepError', 'sweep',
+           'load_run', 'steps_to_reach', 'pick_threshold', 'convergence_runs', 'strategy_label', 'set_style',
+           'save_figure', 'write_table', 'ReproduceError', 'experiment_notebooks', 'reproduce']
 
-# %% ../nbs/09_experiments.ipynb #96db8cf0
+# %% ../nbs/09_experiments.ipynb #7592e260
 PROFILES = ("quick", "gpu")
 
 
@@ -61,7 +61,7 @@ def experiment_paths(profile: str = "quick", out_dir: str | os.PathLike | None =
     "Folders for a profile: the repository (gpu, no out_dir), a new temporary folder (quick, no out_dir), or out_dir."
     check_profile(profile)
     if out_dir:
-        root = Path(out_dir)
+        root = Path(out_dir).resolve()  # absolute: notebooks run with their own folder as working directory
     elif profile == "gpu":
         root = repo_root()
     else:
@@ -287,7 +287,29 @@ def steps_to_reach(steps, fids, threshold: float) -> float | None:
             return s0 + a * (s - s0)
     return None
 
-# %% ../nbs/09_experiments.ipynb #ec6107b2
+# %% ../nbs/09_experiments.ipynb #d4491d81
+FID_LADDER = (5, 10, 15, 20, 30, 40, 50, 75, 100, 150, 200, 300, 400, 500, 750, 1000)
+
+
+def pick_threshold(curves: list, min_runs: int = 2, ladder=FID_LADDER) -> float | None:
+    "The lowest ladder level that at least `min_runs` of the curves [(steps, fids), ...] reach; None if none does."
+    for level in sorted(ladder):
+        if sum(steps_to_reach(s, f, level) is not None for s, f in curves) >= min(min_runs, len(curves)):
+            return float(level)
+    return None
+
+# %% ../nbs/09_experiments.ipynb #743acf42
+def convergence_runs(profile: str = "quick", out_dir=None, train: bool = True, per_gpu: int = GPU_RUNS_PER_GPU,
+                     workers: int = 2, progress: bool = True) -> tuple[ExperimentPaths, dict]:
+    "(paths, {(target, strategy): run}) for the convergence plan, training the runs that are not done first."
+    paths = experiment_paths(profile, out_dir)
+    plan = convergence_plan(profile)
+    if train:
+        sweep(plan, paths.runs, per_gpu=per_gpu, workers=workers, progress=progress)
+    runs = {(c["target"], c["strategy"]): load_run(paths.runs / c["name"]) for c in plan if (paths.runs / c["name"]).exists()}
+    return paths, runs
+
+# %% ../nbs/09_experiments.ipynb #c339cab0
 STRATEGY_NAMES = {"constant": "Const", "snr": "SNR", "max_snr": "Max-SNR-γ", "min_snr": "Min-SNR-γ"}
 STRATEGY_COLORS = {"constant": "#4C72B0", "snr": "#DD8452", "max_snr": "#55A868", "min_snr": "#C44E52"}
 TARGET_NAMES = {"x0": "x₀-prediction", "eps": "ε-prediction", "v": "v-prediction"}
@@ -340,7 +362,7 @@ def write_table(rows: list[dict], name: str, tables_dir, columns: list[str] | No
     (d / f"{name}.md").write_text("\n".join(md) + "\n")
     return d / f"{name}.csv", d / f"{name}.md"
 
-# %% ../nbs/09_experiments.ipynb #98f7ed3e
+# %% ../nbs/09_experiments.ipynb #d9a70cb9
 class ReproduceError(RuntimeError):
     "An experiment notebook failed."
 
