@@ -11,7 +11,7 @@ from .schedules import VPSchedule
 from .weightings import TARGETS, loss_weight, make_target
 
 # %% auto #0
-__all__ = ['simplex_weights', 'pareto_objective', 'frank_wolfe', 'ugd', 'task_gradients', 'strategy_bin_weights']
+__all__ = ['simplex_weights', 'pareto_objective', 'frank_wolfe', 'ugd', 'task_gradients', 'bin_mse', 'strategy_bin_weights']
 
 # %% ../nbs/08_pareto.ipynb #af62565a
 def _check_gram(G) -> torch.Tensor:
@@ -74,19 +74,23 @@ def ugd(G, lam: float = 0.0, iters: int = 5000, lr: float = 2.0, beta0=None) -> 
         opt.zero_grad(); loss.backward(); opt.step()
     return torch.softmax(beta.detach(), 0)
 
-# %% ../nbs/08_pareto.ipynb #7c50d127
+# %% ../nbs/08_pareto.ipynb #2b269bad
+def _check_tasks(schedule: VPSchedule, bins: int, target: str, n: int, samples_per_bin: int):
+    if schedule.T % bins:
+        raise ValueError(f"T={schedule.T} is not divisible into {bins} bins")
+    if target not in TARGETS:
+        raise ValueError(f"unknown target {target!r}; valid targets: {', '.join(TARGETS)}")
+    if n < samples_per_bin:
+        raise ValueError(f"{n} images given, fewer than samples_per_bin={samples_per_bin}")
+
+
 def task_gradients(model, schedule: VPSchedule, x0: torch.Tensor, y=None, target: str = "x0", bins: int = 10,
                    samples_per_bin: int = 256, batch_size: int = 256, generator: torch.Generator | None = None,
                    store_device=None, amp: bool = False):
     """Per-bin gradients of the unweighted x0-space MSE: returns (Gram matrix [bins, bins] float64, gradients [bins, P]).
 
     x0: training images [N, C, H, W] (N >= samples_per_bin), y: their labels or None."""
-    if schedule.T % bins:
-        raise ValueError(f"T={schedule.T} is not divisible into {bins} bins")
-    if target not in TARGETS:
-        raise ValueError(f"unknown target {target!r}; valid targets: {', '.join(TARGETS)}")
-    if len(x0) < samples_per_bin:
-        raise ValueError(f"{len(x0)} images given, fewer than samples_per_bin={samples_per_bin}")
+    _check_tasks(schedule, bins, target, len(x0), samples_per_bin)
     params = [p for p in model.parameters() if p.requires_grad]
     dev = x0.device
     store = torch.device(store_device) if store_device is not None else params[0].device
@@ -112,7 +116,31 @@ def task_gradients(model, schedule: VPSchedule, x0: torch.Tensor, y=None, target
         p.grad = None
     return (grads.double() @ grads.double().T).cpu(), grads
 
-# %% ../nbs/08_pareto.ipynb #b6ef9a31
+# %% ../nbs/08_pareto.ipynb #ee3c8575
+@torch.no_grad()
+def bin_mse(model, schedule: VPSchedule, x0: torch.Tensor, y=None, target: str = "x0", bins: int = 10,
+            samples_per_bin: int = 512, batch_size: int = 512, seed: int = 0, amp: bool = False) -> torch.Tensor:
+    "Unweighted x0-space MSE of each timestep bin [bins] (float64), on inputs fixed by `seed`."
+    _check_tasks(schedule, bins, target, len(x0), samples_per_bin)
+    g, dev, width = torch.Generator().manual_seed(seed), x0.device, schedule.T // bins
+    out = torch.zeros(bins, dtype=torch.float64)
+    for b in range(bins):
+        idx = torch.randperm(len(x0), generator=g)[:samples_per_bin].to(dev)
+        t_all = b * width + torch.randint(0, width, (samples_per_bin,), generator=g)
+        eps_all = torch.randn((samples_per_bin, *x0.shape[1:]), generator=g)
+        for start in range(0, samples_per_bin, batch_size):
+            sel = idx[start:start + batch_size]
+            t, eps = t_all[start:start + batch_size].to(dev), eps_all[start:start + batch_size].to(dev, x0.dtype)
+            xb, yb = x0[sel], (None if y is None else y[sel])
+            with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=amp):
+                pred = model(schedule.add_noise(xb, eps, t), t, yb)
+            mse = (pred.float() - make_target(xb, eps, t, schedule, target).float()).pow(2).flatten(1).mean(1)
+            snr = schedule.snr(t).float()
+            c = {"eps": snr, "x0": torch.ones_like(snr), "v": snr + 1}[target]
+            out[b] += (mse / c).double().sum().cpu()
+    return out / samples_per_bin
+
+# %% ../nbs/08_pareto.ipynb #b7856bd2
 def strategy_bin_weights(schedule: VPSchedule, strategy: str, bins: int = 10, gamma: float = 5.0, **kw) -> torch.Tensor:
     "A strategy's x0-space weight averaged per timestep bin, normalised to sum to one."
     if schedule.T % bins:

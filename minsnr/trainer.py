@@ -29,7 +29,7 @@ from .weightings import STRATEGIES, TARGETS, bin_sums, loss_weight, weighted_los
 # %% auto #0
 __all__ = ['CKPT_RE', 'TrainConfig', 'Trainer', 'train', 'find_checkpoint', 'load_model']
 
-# %% ../nbs/05_trainer.ipynb #82fd8647
+# %% ../nbs/05_trainer.ipynb #a2e5dd22
 @dataclass
 class TrainConfig:
     "Everything a training run needs; saved as config.json in the run folder."
@@ -76,6 +76,8 @@ class TrainConfig:
     eval_at: list | None = None        # evaluate at these steps too (e.g. log-spaced points of a convergence curve)
     eval: dict = field(default_factory=dict)  # keywords of minsnr.metrics.make_eval_hook, used by `minsnr train`
     bins: int = 10                     # timestep bins for the per-bin x0 MSE
+    t_range: list | None = None        # draw timesteps from [lo, hi) only (fine-tuning one range of tasks, Fig. 2)
+    init_from: str | None = None       # start from this checkpoint's weights and EMA (run folder or file; fresh optimiser)
 
     def validate(self) -> "TrainConfig":
         "Check every value; raise ValueError naming the bad value and the valid ones."
@@ -103,6 +105,11 @@ class TrainConfig:
             bad("bins", f"must divide T={self.T}")
         if self.betas is not None and (len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas)):
             bad("betas", "must be two numbers in [0, 1), or null for the paper's defaults")
+        if self.t_range is not None and not (isinstance(self.t_range, list) and len(self.t_range) == 2 and all(
+                isinstance(v, int) and not isinstance(v, bool) for v in self.t_range) and 0 <= self.t_range[0] < self.t_range[1] <= self.T):
+            bad("t_range", f"must be [lo, hi] with 0 <= lo < hi <= T={self.T}, or null")
+        if self.init_from is not None and not isinstance(self.init_from, str):
+            bad("init_from", "must be a path to a run folder or checkpoint, or null")
         if self.grad_clip is not None and not self.grad_clip > 0:
             bad("grad_clip", "must be > 0 or null")
         if self.image_size is not None and (not isinstance(self.image_size, int) or self.image_size < 1):
@@ -145,7 +152,7 @@ class TrainConfig:
     def save(self, path):
         Path(path).write_text(json.dumps(self.to_dict(), indent=1) + "\n")
 
-# %% ../nbs/05_trainer.ipynb #158e2b57
+# %% ../nbs/05_trainer.ipynb #bbc136ba
 def _dist_env():
     "(rank, world size, local rank) from torchrun's environment, or (0, 1, 0)."
     return int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1)), int(os.environ.get("LOCAL_RANK", 0))
@@ -191,7 +198,15 @@ class _TrainerBase:
         self.num_classes = self.data.num_classes if cfg.conditional else 0
         torch.manual_seed(cfg.seed)
         self.model = create_model(cfg.model, H, C, self.num_classes, cfg.T, **cfg.model_kwargs).to(self.device)
+        if cfg.init_from:
+            init = torch.load(find_checkpoint(cfg.init_from), map_location="cpu", weights_only=True)
+            try:
+                self.model.load_state_dict(init["model"])
+            except (RuntimeError, KeyError) as e:
+                raise ValueError(f"init_from={cfg.init_from!r} does not fit model {cfg.model!r}: {str(e)[:300]}") from e
         self.ema = copy.deepcopy(self.model).requires_grad_(False).eval()
+        if cfg.init_from:
+            self.ema.load_state_dict(init["ema"])
         betas = tuple(cfg.betas) if cfg.betas else ((0.9, 0.999) if isinstance(self.model, UNet) else (0.99, 0.99))
         self.opt = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, betas=betas, weight_decay=cfg.weight_decay,
                                      fused=self.device.type == "cuda")
@@ -240,7 +255,8 @@ class _TrainerBase:
         x0, y = self.data.get(idx, flip)
         B, per = cfg.batch_size, cfg.batch_size // self.world
         share = slice(self.rank * per, (self.rank + 1) * per)
-        t = torch.randint(0, cfg.T, (B,), generator=self.gen, device=dev)[share]
+        lo, hi = cfg.t_range or (0, cfg.T)
+        t = torch.randint(lo, hi, (B,), generator=self.gen, device=dev)[share]
         eps = torch.randn((B, *x0.shape[1:]), generator=self.gen, device=dev)[share]
         if self.num_classes:
             drop = torch.rand(B, generator=self.gen, device=dev)[share] < cfg.label_dropout
