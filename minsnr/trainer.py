@@ -29,7 +29,7 @@ from .weightings import STRATEGIES, TARGETS, bin_sums, loss_weight, weighted_los
 # %% auto #0
 __all__ = ['CKPT_RE', 'TrainConfig', 'Trainer', 'train', 'find_checkpoint', 'load_model']
 
-# %% ../nbs/05_trainer.ipynb #a2e5dd22
+# %% ../nbs/05_trainer.ipynb #44442e9e
 @dataclass
 class TrainConfig:
     "Everything a training run needs; saved as config.json in the run folder."
@@ -77,7 +77,8 @@ class TrainConfig:
     eval: dict = field(default_factory=dict)  # keywords of minsnr.metrics.make_eval_hook, used by `minsnr train`
     bins: int = 10                     # timestep bins for the per-bin x0 MSE
     t_range: list | None = None        # draw timesteps from [lo, hi) only (fine-tuning one range of tasks, Fig. 2)
-    init_from: str | None = None       # start from this checkpoint's weights and EMA (run folder or file; fresh optimiser)
+    init_from: str | None = None       # start from this checkpoint's weights and EMA (run folder or file)
+    init_optimizer: bool = False       # with init_from: also its AdamW state (continue training instead of restarting it)
 
     def validate(self) -> "TrainConfig":
         "Check every value; raise ValueError naming the bad value and the valid ones."
@@ -110,6 +111,8 @@ class TrainConfig:
             bad("t_range", f"must be [lo, hi] with 0 <= lo < hi <= T={self.T}, or null")
         if self.init_from is not None and not isinstance(self.init_from, str):
             bad("init_from", "must be a path to a run folder or checkpoint, or null")
+        if self.init_optimizer and not self.init_from:
+            bad("init_optimizer", "needs init_from (the checkpoint whose optimiser state to take)")
         if self.grad_clip is not None and not self.grad_clip > 0:
             bad("grad_clip", "must be > 0 or null")
         if self.image_size is not None and (not isinstance(self.image_size, int) or self.image_size < 1):
@@ -152,7 +155,7 @@ class TrainConfig:
     def save(self, path):
         Path(path).write_text(json.dumps(self.to_dict(), indent=1) + "\n")
 
-# %% ../nbs/05_trainer.ipynb #bbc136ba
+# %% ../nbs/05_trainer.ipynb #80b16255
 def _dist_env():
     "(rank, world size, local rank) from torchrun's environment, or (0, 1, 0)."
     return int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1)), int(os.environ.get("LOCAL_RANK", 0))
@@ -210,6 +213,8 @@ class _TrainerBase:
         betas = tuple(cfg.betas) if cfg.betas else ((0.9, 0.999) if isinstance(self.model, UNet) else (0.99, 0.99))
         self.opt = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, betas=betas, weight_decay=cfg.weight_decay,
                                      fused=self.device.type == "cuda")
+        if cfg.init_from and cfg.init_optimizer:
+            self.opt.load_state_dict(init["opt"])
         self.schedule = make_schedule(cfg.schedule, T=cfg.T)
         self.batcher = Batcher(len(self.data), cfg.batch_size, cfg.seed, self.rank, self.world)
         self.gen = torch.Generator(device=self.device).manual_seed(cfg.seed + 1)
