@@ -164,7 +164,7 @@ def run_state(run_dir, config: dict | None = None) -> str:
         return "partial"
     return "todo"
 
-# %% ../nbs/09_experiments.ipynb #98c85aeb
+# %% ../nbs/09_experiments.ipynb #6e1c4f7c
 class SweepError(RuntimeError):
     "Some runs of a sweep failed (the others finished)."
 
@@ -213,8 +213,8 @@ def sweep(plan: list[dict], runs_dir, gpus=None, per_gpu: int = 1, workers: int 
     total = sum(c["steps"] for c in todo)
     bar = tqdm(total=total, disable=not progress or not todo, unit="step", desc=f"sweep ({len(todo)} runs)",
                dynamic_ncols=True)
-    base_steps = {c["name"]: min(_last_step(runs_dir / c["name"]), c["steps"]) for c in todo}
-    bar.update(sum(base_steps.values()))
+    steps_done = lambda: sum(min(_last_step(runs_dir / c["name"]), c["steps"]) for c in todo)
+    bar.update(steps_done())
     free, running, queue = list(range(len(slots))), {}, list(todo)
     threads = max(1, (os.cpu_count() or 1) // len(slots))
     try:
@@ -232,15 +232,12 @@ def sweep(plan: list[dict], runs_dir, gpus=None, per_gpu: int = 1, workers: int 
                        "--resume", "--quiet"]
                 running[cfg["name"]] = (subprocess.Popen(cmd, env=e, stdout=log, stderr=subprocess.STDOUT), slot, log, cfg)
             time.sleep(poll)
-            done_steps = 0
             for name, (proc, slot, log, cfg) in list(running.items()):
                 rc = proc.poll()
                 if rc is not None:
                     log.close(); free.append(slot); del running[name]
                     result[name] = {0: "finished", 3: "diverged"}.get(rc, f"failed (exit {rc})")
-            for cfg in todo:
-                done_steps += min(_last_step(runs_dir / cfg["name"]), cfg["steps"])
-            bar.update(done_steps - bar.n)
+            bar.update(steps_done() - bar.n)
     except BaseException:
         for proc, *_ in running.values():
             proc.terminate()
@@ -311,7 +308,7 @@ def convergence_runs(profile: str = "quick", out_dir=None, train: bool = True, p
     runs = {(c["target"], c["strategy"]): load_run(paths.runs / c["name"]) for c in plan if (paths.runs / c["name"]).exists()}
     return paths, runs
 
-# %% ../nbs/09_experiments.ipynb #391b9d7b
+# %% ../nbs/09_experiments.ipynb #736c9dee
 PARETO_RANGES = ([100, 200], [200, 300], [300, 400])
 PARETO_ANALYSIS = {
     "gpu": dict(mse_samples=2048, grad_samples=[16, 64, 256, 1024], repeats=3, objective_samples=1024,
@@ -377,9 +374,10 @@ def pareto_analysis(profile: str = "quick", out_dir=None, train: bool = True, pr
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     amp = torch.device(device).type == "cuda"
     t_start = time.time()
-    sched = make_schedule(base["schedule"] if "schedule" in base else "cosine", T=base.get("T", 1000))
+    bcfg = TrainConfig.from_dict(base)
+    sched = make_schedule(bcfg.schedule, T=bcfg.T)
     x, y = _train_tensors(base, a["data_n"], device)
-    bins, bs = base["bins"], a["batch_size"]
+    bins, bs = bcfg.bins, a["batch_size"]
     base_dir = paths.runs / base["name"]
 
     def model_at(run_dir, step=None):
@@ -427,7 +425,7 @@ def pareto_analysis(profile: str = "quick", out_dir=None, train: bool = True, pr
             row["objective"][name], row["weights"][name] = pareto_objective(G, w), w.tolist()
         fig4["rows"].append(row)
 
-    res = {"profile": profile, "bins": bins, "T": base.get("T", 1000), "ranges": [list(r) for r in PARETO_RANGES],
+    res = {"profile": profile, "bins": bins, "T": bcfg.T, "ranges": [list(r) for r in PARETO_RANGES],
            "settings": a, "base_run": base["name"], "finetune_runs": [c["name"] for c in fts],
            "fig2": fig2, "fig3": fig3, "fig4": fig4,
            "provenance": provenance({"analysis_seconds": round(time.time() - t_start, 1), "analysis_device": str(device)})}
