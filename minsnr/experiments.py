@@ -23,11 +23,13 @@ import minsnr
 from .trainer import TrainConfig
 
 # %% auto #0
-__all__ = ['PROFILES', 'STRATEGY_AXIS', 'GPU_STEPS', 'GPU_EVAL_AT', 'GPU_EVAL', 'GPU_RUNS_PER_GPU', 'PLANS', 'FID_LADDER',
-           'PARETO_RANGES', 'PARETO_ANALYSIS', 'PARETO_STRATEGIES', 'STRATEGY_NAMES', 'STRATEGY_COLORS', 'TARGET_NAMES',
-           'repo_root', 'ExperimentPaths', 'check_profile', 'experiment_paths', 'make_plan', 'convergence_plan',
-           'get_plan', 'run_state', 'SweepError', 'sweep', 'load_run', 'steps_to_reach', 'pick_threshold',
-           'convergence_runs', 'pareto_plan', 'pareto_analysis', 'strategy_label', 'set_style', 'save_figure',
+__all__ = ['PROFILES', 'STRATEGY_AXIS', 'GPU_STEPS', 'GPU_EVAL_AT', 'GPU_EVAL', 'GPU_RUNS_PER_GPU', 'LONG_STEPS', 'LONG_EVAL_AT',
+           'GUIDANCE_INTERVAL', 'LONG_VARIANTS', 'LONG_EVAL', 'SPREAD_SEEDS', 'SEED_EVAL_AT', 'LONG_RUNS_PER_GPU',
+           'LONG_AXIS', 'PLANS', 'FID_LADDER', 'PARETO_RANGES', 'PARETO_ANALYSIS', 'PARETO_STRATEGIES',
+           'STRATEGY_NAMES', 'STRATEGY_COLORS', 'TARGET_NAMES', 'repo_root', 'ExperimentPaths', 'check_profile',
+           'experiment_paths', 'make_plan', 'fig5_base', 'convergence_plan', 'long_plan', 'seed_plan', 'get_plan',
+           'run_state', 'SweepError', 'sweep', 'load_run', 'steps_to_reach', 'pick_threshold', 'convergence_runs',
+           'measure_floor', 'long_runs', 'pareto_plan', 'pareto_analysis', 'strategy_label', 'set_style', 'save_figure',
            'write_table', 'ReproduceError', 'experiment_notebooks', 'reproduce']
 
 # %% ../nbs/09_experiments.ipynb #7592e260
@@ -111,8 +113,8 @@ GPU_EVAL = dict(n=2000, sampler="edm_heun", steps=30, cfg_scale=1.0, batch_size=
 GPU_RUNS_PER_GPU = 6
 
 
-def convergence_plan(profile: str = "gpu", targets=("x0", "eps", "v")) -> list[dict]:
-    "The runs of Figures 1/5, 6 and 7: every target × {constant, SNR, Max-SNR-1, Min-SNR-5}."
+def fig5_base(profile: str = "gpu") -> dict:
+    "The base configuration of the Figure 5 protocol for a profile (every run of the convergence plans starts from it)."
     check_profile(profile)
     common = dict(data="fashion_mnist", image_size=32, conditional=True, label_dropout=0.15, schedule="cosine", T=1000,
                   lr=1e-4, weight_decay=0.03, bins=10, seed=0, ema_warmup=True)
@@ -124,10 +126,49 @@ def convergence_plan(profile: str = "gpu", targets=("x0", "eps", "v")) -> list[d
         base = dict(common, model="vit_s_4", model_kwargs=dict(width=32, depth=1, heads=2), subset=512, batch_size=32,
                     lr=1e-3, steps=30, ema_decay=0.9, precision="fp32", log_every=5, ckpt_every=15, eval_at=[15, 30],
                     eval=dict(n=16, steps=3, batch_size=16, grid=16, ref_n=32, noise_seeds=[1]))
+    return base
+
+
+def convergence_plan(profile: str = "gpu", targets=("x0", "eps", "v")) -> list[dict]:
+    "The runs of Figures 1/5, 6 and 7: every target × {constant, SNR, Max-SNR-1, Min-SNR-5}."
+    base = fig5_base(profile)
     return make_plan(f"fig5-{profile}", base, target=list(targets), strategy=STRATEGY_AXIS)
 
+# %% ../nbs/09_experiments.ipynb #1a2b3c02
+LONG_STEPS = 28_000
+LONG_EVAL_AT = [1000, 1600, 2600, 4200, 6800, 11000, 17500, 28000]
+GUIDANCE_INTERVAL = [0.28, 5.42]
+LONG_VARIANTS = [{"cfg_scale": 1.5}, {"cfg_scale": 1.5, "guidance_interval": GUIDANCE_INTERVAL}]
+LONG_EVAL = dict(n=10_000, sampler="edm_heun", steps=30, cfg_scale=1.0, batch_size=2500, seed=0, grid=64, ref_n=None,
+                 compile=True, feature_batch=1000, final_variants=LONG_VARIANTS)
+SPREAD_SEEDS = (1, 2)
+SEED_EVAL_AT = [2000, 4000, 6000]
+LONG_RUNS_PER_GPU = 3
+LONG_AXIS = [STRATEGY_AXIS[0], STRATEGY_AXIS[3]]  # constant, Min-SNR-5
+
+
+def long_plan(profile: str = "gpu", target: str = "x0") -> list[dict]:
+    "Figure 1/5 to convergence: constant vs Min-SNR-5 for one target, each run long, EMA 0.9999 with warm-up."
+    base = fig5_base(profile)
+    if profile == "gpu":
+        base.update(steps=LONG_STEPS, ema_decay=0.9999, ckpt_every=2000, eval_at=LONG_EVAL_AT, eval=LONG_EVAL)
+    else:
+        base.update(steps=20, eval_at=[10, 20], eval=dict(base["eval"], noise_seeds=[], final_variants=LONG_VARIANTS))
+    return make_plan(f"fig5long-{profile}", base, target=[target], strategy=LONG_AXIS)
+
+
+def seed_plan(profile: str = "gpu", target: str = "x0", seeds=None) -> list[dict]:
+    """The short protocol's constant and Min-SNR-5 runs with other training seeds (seed 0 is in `convergence_plan`):
+    `SPREAD_SEEDS` for the gpu profile, one extra seed for quick."""
+    base = fig5_base(profile)
+    seeds = seeds or (SPREAD_SEEDS if profile == "gpu" else SPREAD_SEEDS[:1])
+    if profile == "gpu":
+        base.update(eval_at=SEED_EVAL_AT, eval=dict(GPU_EVAL, noise_seeds=[]))
+    return make_plan(f"fig5-{profile}", base, target=[target], strategy=LONG_AXIS,
+                     seed=[(f"seed{s}", {"seed": s}) for s in seeds])
+
 # %% ../nbs/09_experiments.ipynb #ca7f10aa
-PLANS = {"convergence": convergence_plan}
+PLANS = {"convergence": convergence_plan, "long": long_plan, "seeds": seed_plan}
 
 
 def get_plan(name: str, profile: str = "gpu") -> list[dict]:
@@ -306,6 +347,41 @@ def convergence_runs(profile: str = "quick", out_dir=None, train: bool = True, p
         sweep(plan, paths.runs, per_gpu=per_gpu, workers=workers, progress=progress)
     runs = {(c["target"], c["strategy"]): load_run(paths.runs / c["name"]) for c in plan if (paths.runs / c["name"]).exists()}
     return paths, runs
+
+# %% ../nbs/09_experiments.ipynb #1a2b3c06
+def measure_floor(profile: str = "quick", out_dir=None, compute: bool = True, progress: bool = False) -> dict | None:
+    "The metric's floor for the long protocol's evaluation (cached in results/analysis/floor_<profile>.json)."
+    from minsnr.metrics import InceptionFeatures, metric_floor
+    from minsnr.models import provenance
+    paths = experiment_paths(profile, out_dir)
+    f = paths.root / "results" / "analysis" / f"floor_{profile}.json"
+    if f.exists() or not compute:
+        return _read_json(f)
+    ev = long_plan(profile)[0]["eval"]
+    n = None if profile == "gpu" else ev["ref_n"]
+    t0 = time.perf_counter()
+    res = metric_floor("fashion_mnist", "test", n, "train", ev["ref_n"], 32, InceptionFeatures(), progress=progress)
+    res["provenance"] = provenance({"seconds": round(time.perf_counter() - t0, 1), "profile": profile})
+    f.parent.mkdir(parents=True, exist_ok=True)
+    f.write_text(json.dumps(res, indent=1) + "\n")
+    return res
+
+
+def long_runs(profile: str = "quick", out_dir=None, train: bool = True, per_gpu: int = LONG_RUNS_PER_GPU,
+              workers: int = 2, progress: bool = True):
+    """(paths, long runs {strategy: run}, seed runs {strategy: [seed 0, seed 1, ...]}) of the long protocol, training
+    what is missing first: each long run with its weighting's seed runs on one GPU."""
+    paths = experiment_paths(profile, out_dir)
+    longs, seeds = long_plan(profile), seed_plan(profile)
+    seed0 = [c for c in convergence_plan(profile, targets=("x0",)) if c["strategy"] in ("constant", "min_snr")]
+    by_weighting = lambda plan, s: [c for c in plan if c["strategy"] == s]
+    order = [c for s in ("constant", "min_snr") for c in by_weighting(longs, s) + by_weighting(seeds, s)] + seed0
+    if train:
+        sweep(order, paths.runs, per_gpu=per_gpu, workers=workers, progress=progress)
+    load = lambda c: load_run(paths.runs / c["name"]) if (paths.runs / c["name"]).exists() else None
+    long_r = {c["strategy"]: load(c) for c in longs}
+    seed_r = {s: [load(c) for c in by_weighting(seed0, s) + by_weighting(seeds, s)] for s in ("constant", "min_snr")}
+    return paths, long_r, seed_r
 
 # %% ../nbs/09_experiments.ipynb #ab806f65
 PARETO_RANGES = ([100, 200], [200, 300], [300, 400])

