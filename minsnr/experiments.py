@@ -135,8 +135,8 @@ def convergence_plan(profile: str = "gpu", targets=("x0", "eps", "v")) -> list[d
     return make_plan(f"fig5-{profile}", base, target=list(targets), strategy=STRATEGY_AXIS)
 
 # %% ../nbs/09_experiments.ipynb #1a2b3c02
-LONG_STEPS = 28_000
-LONG_EVAL_AT = [1000, 1600, 2600, 4200, 6800, 11000, 17500, 28000]
+LONG_STEPS = 24_000
+LONG_EVAL_AT = [1000, 1600, 2500, 3900, 6200, 9700, 15300, 24000]
 GUIDANCE_INTERVAL = [0.28, 5.42]
 LONG_VARIANTS = [{"cfg_scale": 1.5}, {"cfg_scale": 1.5, "guidance_interval": GUIDANCE_INTERVAL}]
 LONG_EVAL = dict(n=10_000, sampler="edm_heun", steps=30, cfg_scale=1.0, batch_size=2500, seed=0, grid=64, ref_n=None,
