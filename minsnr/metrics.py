@@ -253,9 +253,18 @@ class FIDReference:
         return len(self.features)
 
     def score(self, features: torch.Tensor, kid: bool = True) -> dict:
-        "FID (and KID mean/std) of sample features [N, D] against this reference."
-        mu, cov = feature_stats(features.to(self.device))
-        out = {"fid": frechet_distance(self.mu, self.cov, mu, cov, self.sqrt_cov), "n": len(features), "n_ref": len(self)}
+        """FID (and KID mean/std) of sample features [N, D] against this reference. With X the centred samples over
+        √(N−1), Σ = XᵀX and √Σr Σ √Σr = AᵀA for A = X√Σr, whose nonzero eigenvalues are those of AAᵀ: the trace
+        term takes the smaller of the two eigenproblems (N×N for a few samples, D×D for many)."""
+        f = features.to(self.device, torch.float64)
+        if f.ndim != 2 or f.shape[1] != self.mu.shape[0] or len(f) < 2:
+            raise ValueError(f"sample features must be [N >= 2, {self.mu.shape[0]}], got {tuple(f.shape)}")
+        mu = f.mean(0)
+        x = (f - mu) / math.sqrt(len(f) - 1)
+        a = x @ self.sqrt_cov
+        tr_covmean = torch.linalg.eigvalsh(a @ a.T if len(a) < a.shape[1] else a.T @ a).clamp(min=0).sqrt().sum()
+        fid = float((mu - self.mu).pow(2).sum() + x.pow(2).sum() + self.cov.trace() - 2 * tr_covmean)
+        out = {"fid": fid, "n": len(features), "n_ref": len(self)}
         if kid:
             out["kid_mean"], out["kid_std"] = kid_from_features(features, self.features)
         return out
