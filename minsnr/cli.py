@@ -7,17 +7,19 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
+import warnings
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['build_parser', 'main']
+__all__ = ['USER_ERRORS', 'build_parser', 'main']
 
 # %% ../nbs/10_cli.ipynb #e2df048a
 def _parse_set(items):
     out = {}
     for item in items or []:
         if "=" not in item:
-            raise SystemExit(f"--set takes key=value, got {item!r}")
+            raise ValueError(f"--set takes key=value, got {item!r}")
         k, v = item.split("=", 1)
         try:
             out[k] = json.loads(v)
@@ -26,17 +28,36 @@ def _parse_set(items):
     return out
 
 
+def _device(spec: str | None) -> str:
+    "The --device value checked (cpu, cuda, cuda:N; CUDA only where there is one), or the default."
+    import torch
+    if spec is None:
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        dev = torch.device(spec)
+    except RuntimeError:
+        dev = None
+    if dev is None or dev.type not in ("cpu", "cuda"):
+        raise ValueError(f"--device {spec!r} is not a device; valid devices: cpu, cuda, cuda:N")
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"--device {spec}: this machine has no CUDA device; use --device cpu")
+    return spec
+
+
 def _cmd_train(args) -> int:
     from minsnr.trainer import TrainConfig, train
     try:
         d = json.loads(Path(args.config).read_text())
     except (OSError, json.JSONDecodeError) as e:
-        raise SystemExit(f"cannot read config {args.config}: {e}")
+        raise ValueError(f"cannot read config {args.config}: {e}") from e
+    if not isinstance(d, dict):
+        raise ValueError(f"config {args.config} must hold a JSON object of TrainConfig fields, "
+                         f"not a {type(d).__name__}")
     d.update(_parse_set(args.set))
     try:
         cfg = TrainConfig.from_dict(d)
     except (ValueError, TypeError) as e:
-        raise SystemExit(f"invalid config: {e}")
+        raise ValueError(f"invalid config {args.config}: {e}") from e
     out = Path(args.out) if args.out else Path("results/runs") / cfg.name
     hook = None
     if cfg.eval_every or cfg.eval_at:  # evaluations scheduled: sample + FID with the config's `eval` keywords
@@ -45,11 +66,12 @@ def _cmd_train(args) -> int:
         valid = list(inspect.signature(make_eval_hook).parameters)
         unknown = sorted(set(cfg.eval) - set(valid))
         if unknown:
-            raise SystemExit(f"invalid config: eval keys {unknown} are unknown; valid keys: {', '.join(valid)}")
+            raise ValueError(f"invalid config {args.config}: eval keys {unknown} are unknown; "
+                             f"valid keys: {', '.join(valid)}")
         try:
             hook = make_eval_hook(**cfg.eval)
         except (ValueError, TypeError) as e:
-            raise SystemExit(f"invalid config: eval={cfg.eval}: {e}")
+            raise ValueError(f"invalid config {args.config}: eval={cfg.eval}: {e}") from e
     res = train(cfg, out, resume=args.resume, progress=not args.quiet, eval_hook=hook)
     if int(__import__("os").environ.get("RANK", 0)) == 0:
         print(json.dumps(res))
@@ -63,14 +85,11 @@ def _cmd_sample(args) -> int:
     from minsnr.sampler import sample, to_uint8
     from minsnr.schedules import make_schedule
     from minsnr.trainer import load_model
-    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        model, cfg, step = load_model(args.run, ema=not args.raw, device=device)
-    except (FileNotFoundError, ValueError) as e:
-        raise SystemExit(str(e))
+    device = _device(args.device)
+    model, cfg, step = load_model(args.run, ema=not args.raw, device=device)
     k = getattr(model, "num_classes", 0)
     if args.label is not None and not 0 <= args.label < max(k, 1):
-        raise SystemExit(f"--label {args.label} is out of range; this model has {k} classes (0..{k - 1})")
+        raise ValueError(f"--label {args.label} is out of range; this model has {k} classes (0..{k - 1})")
     labels = (torch.full((args.n,), args.label) if args.label is not None else torch.arange(args.n) % k) if k else None
     sched = make_schedule(cfg.schedule, T=cfg.T)
     with torch.autocast(torch.device(device).type, dtype=torch.bfloat16, enabled=device.startswith("cuda")):
@@ -86,9 +105,9 @@ def _cmd_sample(args) -> int:
                       "nfe": nfe, "cfg_scale": args.cfg_scale, "ema": not args.raw, "out": args.out, "grid": args.grid}))
     return 0
 
-
+# %% ../nbs/10_cli.ipynb #8f5a895a
 def _load_images(spec: str, n: int | None):
-    "uint8 images from an .npz, an image folder, or a dataset name (name[:split], padded to 32)."
+    "uint8 images from an .npz, an image folder, or a dataset name (name[:split]; (Fashion-)MNIST padded to 32x32)."
     import torch
     from minsnr.data import DATASETS, load_dataset, load_npz, load_image_folder
     p = Path(spec)
@@ -99,42 +118,43 @@ def _load_images(spec: str, n: int | None):
     else:
         name, _, split = spec.partition(":")
         if name not in DATASETS:
-            raise SystemExit(f"{spec!r} is neither an .npz file, an image folder, nor a dataset ({', '.join(DATASETS)})")
-        x = load_dataset(name, split or "train", pad_to=32 if name in ("fashion_mnist", "mnist") else None).images
+            raise ValueError(f"{spec!r} is neither an .npz file, an image folder, nor a dataset ({', '.join(DATASETS)})")
+        x = load_dataset(name, split or "train", pad_to=32 if name in ("fashion_mnist", "mnist") else None).pixels()
     return x[:n] if n else x
 
 
 def _cmd_fid(args) -> int:
-    from minsnr.data import DataError
     from minsnr.metrics import InceptionFeatures, fid_kid
-    try:
-        a, b = _load_images(args.samples, args.n), _load_images(args.ref, args.n_ref)
-        res = fid_kid(a, b, InceptionFeatures(args.device), kid=not args.no_kid, progress=not args.quiet)
-    except (DataError, ValueError) as e:
-        raise SystemExit(str(e))
+    a, b = _load_images(args.samples, args.n), _load_images(args.ref, args.n_ref)
+    res = fid_kid(a, b, InceptionFeatures(_device(args.device)), kid=not args.no_kid, progress=not args.quiet)
     print(json.dumps({"samples": args.samples, "ref": args.ref, **res}))
     return 0
 
-
+# %% ../nbs/10_cli.ipynb #b774a564
 def _cmd_sweep(args) -> int:
     from minsnr.experiments import SweepError, get_plan, sweep
-    try:
-        if args.plan_file:
+    if args.plan_file:
+        try:
             plan = json.loads(Path(args.plan_file).read_text())
-            if not isinstance(plan, list):
-                raise ValueError(f"{args.plan_file} must hold a JSON list of run configs")
-        else:
-            plan = get_plan(args.plan, args.profile)
-        if args.only:
-            names = [c["name"] for c in plan]
-            missing = sorted(set(args.only) - set(names))
-            if missing:
-                raise ValueError(f"--only {missing}: not in the plan; its runs: {', '.join(names)}")
-            plan = [c for c in plan if c["name"] in args.only]
-        gpus = None if args.gpus is None else [int(g) for g in args.gpus.split(",") if g != ""]
+        except (OSError, json.JSONDecodeError) as e:
+            raise ValueError(f"cannot read plan file {args.plan_file}: {e}") from e
+        if not isinstance(plan, list) or not all(isinstance(c, dict) and "name" in c for c in plan):
+            raise ValueError(f"{args.plan_file} must hold a JSON list of run configs, each with a name")
+    else:
+        plan = get_plan(args.plan, args.profile)
+    if args.only:
+        names = [c["name"] for c in plan]
+        missing = sorted(set(args.only) - set(names))
+        if missing:
+            raise ValueError(f"--only {missing}: not in the plan; its runs: {', '.join(names)}")
+        plan = [c for c in plan if c["name"] in args.only]
+    gpus = None
+    if args.gpus is not None:
+        if not all(g.strip().isdigit() for g in args.gpus.split(",") if g.strip()):
+            raise ValueError(f"--gpus {args.gpus!r}: expected comma-separated GPU indices such as 0,1")
+        gpus = [int(g) for g in args.gpus.split(",") if g.strip()]
+    try:
         res = sweep(plan, args.runs_dir, gpus=gpus, per_gpu=args.per_gpu, workers=args.workers, progress=not args.quiet)
-    except (OSError, ValueError) as e:
-        raise SystemExit(str(e))
     except SweepError as e:
         print(str(e))
         return 1
@@ -146,8 +166,6 @@ def _cmd_reproduce(args) -> int:
     from minsnr.experiments import ReproduceError, reproduce
     try:
         paths = reproduce(args.profile, args.only, args.out, nb_dir=args.notebooks, progress=not args.quiet)
-    except ValueError as e:
-        raise SystemExit(str(e))
     except ReproduceError as e:
         print(f"reproduce failed: {e}")
         return 1
@@ -155,15 +173,35 @@ def _cmd_reproduce(args) -> int:
     return 0
 
 
+def _positive_int(s: str) -> int:
+    try:
+        v = int(s)
+    except ValueError:
+        v = 0
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {s!r}")
+    return v
+
+
+class _Parser(argparse.ArgumentParser):
+    "argparse whose errors are one line, `minsnr <command>: error: <message>`, like every other user error."
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="minsnr", description="Min-SNR-γ diffusion training and reproduction.")
+    p = _Parser(prog="minsnr", description="Min-SNR-γ diffusion training and reproduction. A user error (a bad value, "
+                "a missing or unreadable file) ends with one line on stderr and exit status 2.")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    t = sub.add_parser("train", help="train a diffusion model from a JSON config",
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", help="show the traceback of an error, not just its message")
+    t = sub.add_parser("train", parents=[common], help="train a diffusion model from a JSON config",
                        description="Train one run. The config is a JSON object with the fields of "
                                    "minsnr.trainer.TrainConfig (data, model, target, strategy, gamma, steps, "
                                    "batch_size, lr, ...); unknown keys are rejected. The run folder gets "
                                    "config.json, metrics.jsonl, evals.jsonl, provenance.json and checkpoints/. "
-                                   "Exit status: 0 finished, 3 diverged (recorded in provenance.json).",
+                                   "Exit status: 0 finished, 2 a user error (one line on stderr), 3 diverged "
+                                   "(recorded in provenance.json).",
                        epilog="Several processes: torchrun --nproc_per_node N --no-python minsnr train ...")
     t.add_argument("--config", required=True, help="JSON file with the run's configuration")
     t.add_argument("--out", help="run folder (default: results/runs/<config name>)")
@@ -173,40 +211,41 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     t.set_defaults(func=_cmd_train)
 
-    sp = sub.add_parser("sample", help="sample images from a trained run (EMA weights)",
+    sp = sub.add_parser("sample", parents=[common], help="sample images from a trained run (EMA weights)",
                         description="Draw samples from a run's newest checkpoint (or a given checkpoint file) with the "
                                     "EMA weights, as the paper evaluates; sample i always starts from the same noise "
                                     "(seed, i) and, for conditional models, has label i mod K unless --label is given.")
     sp.add_argument("--run", required=True, help="run folder or checkpoint file")
-    sp.add_argument("--n", type=int, default=64, help="number of samples (default 64)")
+    sp.add_argument("--n", type=_positive_int, default=64, help="number of samples (default 64)")
     sp.add_argument("--sampler", default="edm_heun", choices=["edm_heun", "edm_euler", "ddim"])
-    sp.add_argument("--steps", type=int, default=30, help="sampler steps (default 30, the paper's ablations)")
+    sp.add_argument("--steps", type=_positive_int, default=30, help="sampler steps (default 30, the paper's ablations)")
     sp.add_argument("--cfg-scale", type=float, default=1.0, help="classifier-free guidance scale (1: none)")
     sp.add_argument("--label", type=int, help="one class for all samples (default: i mod K)")
     sp.add_argument("--seed", type=int, default=0)
-    sp.add_argument("--batch-size", type=int, default=256)
+    sp.add_argument("--batch-size", type=_positive_int, default=256)
     sp.add_argument("--raw", action="store_true", help="use the raw weights instead of the EMA")
     sp.add_argument("--out", help=".npz file for the uint8 images and labels")
     sp.add_argument("--grid", help="PNG file for a grid of the first --grid-n samples")
-    sp.add_argument("--grid-n", type=int, default=64)
+    sp.add_argument("--grid-n", type=_positive_int, default=64)
     sp.add_argument("--device", help="cuda or cpu (default: cuda if available)")
     sp.add_argument("--quiet", action="store_true")
     sp.set_defaults(func=_cmd_sample)
 
-    fp = sub.add_parser("fid", help="FID and KID between two image sets",
+    fp = sub.add_parser("fid", parents=[common], help="FID and KID between two image sets",
                         description="FID/KID with torch-fidelity's standard Inception network (offline weights from "
                                     "the set-up). Each set is an .npz of uint8 images, an image folder, or a dataset "
                                     "name such as fashion_mnist or fashion_mnist:test (padded to 32x32).")
     fp.add_argument("--samples", required=True, help=".npz, image folder, or dataset[:split]")
     fp.add_argument("--ref", required=True, help=".npz, image folder, or dataset[:split]")
-    fp.add_argument("--n", type=int, help="use the first N samples")
-    fp.add_argument("--n-ref", type=int, help="use the first N reference images")
+    fp.add_argument("--n", type=_positive_int, help="use the first N samples")
+    fp.add_argument("--n-ref", type=_positive_int, help="use the first N reference images")
     fp.add_argument("--no-kid", action="store_true", help="skip KID")
     fp.add_argument("--device", help="cuda or cpu (default: cuda if available)")
     fp.add_argument("--quiet", action="store_true")
     fp.set_defaults(func=_cmd_fid)
 
-    sw = sub.add_parser("sweep", help="train every run of a plan (skips finished runs, resumes interrupted ones)",
+    sw = sub.add_parser("sweep", parents=[common],
+                        help="train every run of a plan (skips finished runs, resumes interrupted ones)",
                         description="Train a plan of runs, each as its own `minsnr train --resume` process: finished "
                                     "runs are skipped, interrupted ones continue from their last checkpoint, failed "
                                     "ones are reported at the end. Runs are spread over the GPUs, --per-gpu at a time "
@@ -217,12 +256,13 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--only", nargs="*", metavar="RUN", help="train only these runs of the plan")
     sw.add_argument("--runs-dir", default="results/runs", help="where run folders go (default results/runs)")
     sw.add_argument("--gpus", help="comma-separated GPU indices (default: every visible GPU)")
-    sw.add_argument("--per-gpu", type=int, default=1, help="runs sharing one GPU at a time (default 1)")
-    sw.add_argument("--workers", type=int, default=1, help="runs at a time without a GPU (default 1)")
+    sw.add_argument("--per-gpu", type=_positive_int, default=1, help="runs sharing one GPU at a time (default 1)")
+    sw.add_argument("--workers", type=_positive_int, default=1, help="runs at a time without a GPU (default 1)")
     sw.add_argument("--quiet", action="store_true")
     sw.set_defaults(func=_cmd_sweep)
 
-    rp = sub.add_parser("reproduce", help="execute the experiment notebooks (every figure and table) with papermill",
+    rp = sub.add_parser("reproduce", parents=[common],
+                        help="execute the experiment notebooks (every figure and table) with papermill",
                         description="Execute nbs/experiments/*.ipynb in order with papermill. --profile quick: tiny "
                                     "CPU runs into a temporary folder (minutes; committed figures are untouched). "
                                     "--profile gpu: the scaled paper protocol into results/ and figures/ (trains "
@@ -236,8 +276,27 @@ def build_parser() -> argparse.ArgumentParser:
     rp.set_defaults(func=_cmd_reproduce)
     return p
 
+# %% ../nbs/10_cli.ipynb #89059dc4
+USER_ERRORS = (ValueError, OSError)  # bad values (DataError, CheckpointError, JSON included); missing, existing, unreadable files
+
+
+def _one_line(text) -> str:
+    return " ".join(l.strip() for l in str(text).splitlines() if l.strip())
+
 
 def main(argv=None) -> int:
-    "Entry point of the `minsnr` command."
+    """Entry point of the `minsnr` command. A user error (`USER_ERRORS`: a bad value, a missing, existing or
+    unreadable file) ends with one line `minsnr <command>: error: <message>` on stderr and exit status 2, and each
+    warning is one line too; with `--debug` errors raise with their traceback. Anything else is a bug and raises."""
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    prog = f"minsnr {args.command}"
+    with warnings.catch_warnings():
+        if not args.debug:
+            warnings.showwarning = lambda message, *_, **__: print(f"{prog}: warning: {_one_line(message)}", file=sys.stderr)
+        try:
+            return args.func(args)
+        except USER_ERRORS as e:
+            if args.debug:
+                raise
+            print(f"{prog}: error: {_one_line(e) or type(e).__name__}", file=sys.stderr)
+            return 2

@@ -121,11 +121,22 @@ def _check_images(images: np.ndarray, labels, source: str):
 
 
 def load_npz(path, images_key: str = "images", labels_key: str = "labels"):
-    "Images (and labels, if present) from an .npz file."
-    with np.load(path) as f:
+    "Images (and labels, if present) from an .npz file; a `DataError` naming the file if it cannot be read."
+    import zipfile
+    unreadable = (OSError, EOFError, ValueError, zipfile.BadZipFile)  # missing, empty, truncated, not an archive
+    try:
+        f = np.load(path)
+    except unreadable as e:
+        raise DataError(f"cannot read npz file {path}: {type(e).__name__}: {e}") from e
+    if not isinstance(f, np.lib.npyio.NpzFile):
+        raise DataError(f"{path} is not an .npz archive (np.load gives a {type(f).__name__})")
+    with f:
         if images_key not in f:
             raise DataError(f"{path} has no array {images_key!r}; it holds {sorted(f.files)}")
-        images, labels = f[images_key], (f[labels_key] if labels_key in f else None)
+        try:
+            images, labels = f[images_key], (f[labels_key] if labels_key in f else None)
+        except unreadable as e:
+            raise DataError(f"cannot read npz file {path}: {type(e).__name__}: {e}") from e
     return _check_images(images, labels, str(path))
 
 
@@ -227,6 +238,16 @@ class ImageData:
         self.images = self.images.to(device)
         self.labels = None if self.labels is None else self.labels.to(device)
         return self
+
+    def pixels(self) -> torch.Tensor:
+        "All images as uint8 pixels the way `get` serves them (padded with black), e.g. as an FID reference."
+        if self.images.dtype != torch.uint8:
+            raise DataError(f"{self.name} holds {self.images.dtype} latents, not pixel images")
+        x = self.images
+        if self.pad_to and self.pad_to != x.shape[-1]:
+            m = (self.pad_to - x.shape[-1]) // 2
+            x = F.pad(x, (m, m, m, m), value=0)
+        return x
 
     def get(self, idx: torch.Tensor, flip: torch.Tensor | None = None):
         "The batch at indices `idx` as float32 in [-1, 1] (latents as stored), with labels (or None)."

@@ -188,12 +188,15 @@ def fid_from_features(f1, f2) -> float:
     return fid_statistics_to_metric(st[0], st[1], False)["frechet_inception_distance"]
 
 
-def kid_from_features(f1, f2, subset_size: int = 1000, subsets: int = 100, seed: int = 2020) -> tuple[float, float]:
-    "(KID mean, std) through torch-fidelity, subset size capped by the sample counts."
+def kid_from_features(f1, f2, subset_size: int = 1000, subsets: int = 100, seed: int = 2020, degree: int = 3,
+                      gamma: float | None = None, coef0: float = 1.0) -> tuple[float, float]:
+    """(KID mean, std) through torch-fidelity, subset size capped by the sample counts, with the polynomial kernel
+    (gamma x·y + coef0)^degree (gamma None: 1 / feature dimension), the KID paper's kernel by default."""
     from torch_fidelity.metric_kid import kid_features_to_metric
     k = min(subset_size, len(f1), len(f2))
-    r = kid_features_to_metric(f1.float(), f2.float(), kid_subsets=subsets, kid_subset_size=k, kid_degree=3,
-                               kid_gamma=None, kid_coef0=1, rng_seed=seed, verbose=False)
+    r = kid_features_to_metric(f1.float(), f2.float(), kid_subsets=subsets, kid_subset_size=k, kid_kernel="poly",
+                               kid_kernel_poly_degree=degree, kid_kernel_poly_gamma=gamma, kid_kernel_poly_coef0=coef0,
+                               rng_seed=seed, verbose=False)
     return r["kernel_inception_distance_mean"], r["kernel_inception_distance_std"]
 
 # %% ../nbs/07_metrics.ipynb #7852302e
@@ -214,11 +217,7 @@ def reference_features(name: str = "fashion_mnist", split: str = "train", n: int
     f = _data_home() / "fid_cache" / key
     if cache and f.exists():
         return torch.load(f, weights_only=True)
-    x = data.images
-    if pad_to and pad_to != x.shape[-1]:
-        m = (pad_to - x.shape[-1]) // 2
-        x = torch.nn.functional.pad(x, (m, m, m, m), value=0)
-    feats = ext(x, progress=progress)
+    feats = ext(data.pixels(), progress=progress)  # padded as the trainer serves them
     if cache:
         f.parent.mkdir(parents=True, exist_ok=True)
         tmp = f.with_suffix(f".{os.getpid()}.tmp")  # several processes may fill the cache at once

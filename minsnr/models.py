@@ -5,6 +5,7 @@
 # %% ../nbs/03b_models.ipynb #efd29d6c
 from __future__ import annotations
 
+import inspect
 import json
 import re
 
@@ -12,7 +13,7 @@ import torch
 from torch import nn
 
 from .unet import UNet
-from .vit import VIT_SIZES, vit
+from .vit import VIT_SIZES, ViT, vit
 
 UNET_CONFIGS = {
     "unet_adm": dict(model_channels=192, channel_mult=(1, 2, 2, 2), num_res_blocks=3, attention_resolutions=(16, 8),
@@ -23,14 +24,24 @@ UNET_CONFIGS = {
 MODEL_NAMES = tuple(f"vit_{s}_<patch>" for s in VIT_SIZES) + tuple(UNET_CONFIGS)
 
 
+def _check_overrides(name: str, cls, overrides: dict, fixed):
+    "A `ValueError` naming the keywords of `overrides` that `cls` does not take (or that the name already fixes)."
+    valid = [k for k in inspect.signature(cls).parameters if k not in fixed]
+    unknown = sorted(set(overrides) - set(valid))
+    if unknown:
+        raise ValueError(f"model {name!r} has no option {', '.join(map(repr, unknown))}; valid options: {', '.join(valid)}")
+
+
 def create_model(name: str, img_size: int = 32, in_chans: int = 4, num_classes: int = 1000,
                  num_timesteps: int = 1000, **overrides) -> nn.Module:
     "A backbone by name (e.g. `vit_b_2`, `vit_s_4`, `unet_adm`), called as `model(x_t, t, y)`."
     common = dict(img_size=img_size, in_chans=in_chans, num_classes=num_classes, num_timesteps=num_timesteps)
     m = re.fullmatch(r"vit_([a-z]+)_(\d+)", name)
     if m and m.group(1) in VIT_SIZES:
+        _check_overrides(name, ViT, overrides, (*common, "patch_size"))
         return vit(m.group(1), int(m.group(2)), **common, **overrides)
     if name in UNET_CONFIGS:
+        _check_overrides(name, UNet, overrides, common)
         cfg = {**UNET_CONFIGS[name], **overrides}
         if name == "unet_small" and "attention_resolutions" not in overrides:
             cfg["attention_resolutions"] = tuple(r for r in (img_size // 2, img_size // 4) if r >= 1)

@@ -5,6 +5,8 @@
 # %% ../nbs/08_pareto.ipynb #83e5ef75
 from __future__ import annotations
 
+import warnings
+
 import torch
 
 from .schedules import VPSchedule
@@ -39,25 +41,34 @@ def pareto_objective(G, w, lam: float = 0.0) -> float:
     return float(w @ G @ w + lam * (w @ w))
 
 
-def frank_wolfe(G, lam: float = 0.0, iters: int = 10_000, tol: float = 1e-12) -> torch.Tensor:
+def frank_wolfe(G, lam: float = 0.0, iters: int = 10_000, tol: float = 1e-10) -> torch.Tensor:
     """Min-norm point of the convex hull of the task gradients (Eq. 10/11) by Frank-Wolfe in its pairwise form
     (Lacoste-Julien & Jaggi, 2015): weight moves from the worst vertex in use to the best vertex, with an exact line
-    search; this converges linearly where the classic step zig-zags. Stops when the two directional derivatives
-    agree to `tol` (relative), which is the optimality condition on the simplex."""
+    search; this converges linearly where the classic step zig-zags. Stops when the duality gap, an upper bound of
+    the distance to the optimum, is below `tol` times the objective (or at the rounding error of computing it), so
+    the answer is within `tol` of the optimum relatively, whatever the scale of the gradients and however much
+    their norms differ; warns if `iters` are not enough."""
+    if iters < 1:
+        raise ValueError(f"iters must be >= 1, got {iters}")
     A = _check_gram(G) + lam * torch.eye(len(G), dtype=torch.float64)
-    K = len(A)
+    K, eps = len(A), torch.finfo(torch.float64).eps
     w = torch.full((K,), 1.0 / K, dtype=torch.float64)
-    scale = float(A.abs().max().clamp(min=1e-300))
     for _ in range(iters):
-        grad = 2 * A @ w
+        Aw = A @ w
+        f, grad = float(w @ Aw), 2 * Aw
         i = int(torch.argmin(grad))
+        gap = 2 * f - float(grad[i])  # f(w) - min over the simplex of its linearisation at w: >= f(w) - f*
+        rounding = 4 * K * eps * float(w @ A.abs() @ w + (A.abs() @ w).max())  # of the gap, at this w
+        if gap <= tol * f + rounding:
+            break
         active = torch.nonzero(w > 0).flatten()
         j = int(active[torch.argmax(grad[active])])
-        if float(grad[j] - grad[i]) <= tol * scale:
-            break
         dAd = float(A[i, i] + A[j, j] - 2 * A[i, j])       # d = e_i - e_j
         step = float(w[j]) if dAd <= 0 else min(float(w[j]), float(grad[j] - grad[i]) / (2 * dAd))
         w[i] += step; w[j] -= step
+    else:
+        warnings.warn(f"frank_wolfe: {iters} iterations left a duality gap of {gap:.3g} at objective {f:.3g} "
+                      f"(tol={tol}); raise iters")
     return w.clamp(min=0) / w.clamp(min=0).sum()
 
 

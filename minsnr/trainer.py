@@ -27,7 +27,8 @@ from .unet import UNet
 from .weightings import STRATEGIES, TARGETS, bin_sums, loss_weight, weighted_loss
 
 # %% auto #0
-__all__ = ['CKPT_RE', 'TrainConfig', 'Trainer', 'train', 'find_checkpoint', 'load_model']
+__all__ = ['CKPT_RE', 'TrainConfig', 'CheckpointError', 'read_checkpoint', 'load_checkpoint', 'Trainer', 'train',
+           'find_checkpoint', 'load_model']
 
 # %% ../nbs/05_trainer.ipynb #44442e9e
 @dataclass
@@ -100,6 +101,8 @@ class TrainConfig:
             v = getattr(self, key)
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo < v < hi and not (key == "ema_decay" and v == 1):
                 bad(key, f"must be a number in ({max(lo, 0)}, {hi})" if lo >= 0 else f"must be a number in [0, {hi})")
+        if self.data in ("npz", "folder", "latents") and not self.data_path:
+            bad("data_path", f"data={self.data!r} reads its images from data_path (a file or folder)")
         if self.ckpt_every % self.log_every:
             bad("ckpt_every", f"must be a multiple of log_every={self.log_every} (checkpoints are taken at log steps)")
         if self.T % self.bins:
@@ -202,7 +205,7 @@ class _TrainerBase:
         torch.manual_seed(cfg.seed)
         self.model = create_model(cfg.model, H, C, self.num_classes, cfg.T, **cfg.model_kwargs).to(self.device)
         if cfg.init_from:
-            init = torch.load(find_checkpoint(cfg.init_from), map_location="cpu", weights_only=True)
+            _, init = load_checkpoint(cfg.init_from)
             try:
                 self.model.load_state_dict(init["model"])
             except (RuntimeError, KeyError) as e:
@@ -224,6 +227,7 @@ class _TrainerBase:
             net = DistributedDataParallel(self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None)
         self.net = torch.compile(net, mode=cfg.compile_mode) if cfg.compile else net
         self.step = 0
+        self._verified = set()  # (name, size, mtime) of the checkpoints known to read
         self._reset_accumulators()
         self._bad = torch.tensor(-1, device=self.device)  # first step whose loss was not finite (-1: none yet)
         self.diverged_at_step = None
@@ -295,6 +299,67 @@ class _TrainerBase:
         self._steps_in_window += 1
         return out
 
+# %% ../nbs/05_trainer.ipynb #e5993ba0
+class CheckpointError(ValueError):
+    "A checkpoint file that cannot be read, or that is not a minsnr checkpoint."
+
+
+def _first_line(e: BaseException) -> str:
+    lines = [l.strip() for l in str(e).splitlines() if l.strip()]
+    return lines[0][:200] if lines else type(e).__name__
+
+
+def read_checkpoint(path, map_location="cpu") -> dict:
+    "The state in one checkpoint file, verified; a `CheckpointError` naming the file and the reason if it is unusable."
+    p = Path(path)
+    try:
+        state = torch.load(p, map_location=map_location, weights_only=True)
+    except Exception as e:  # noqa: BLE001 - truncated, empty, garbage or vanished: the file is unusable either way
+        raise CheckpointError(f"checkpoint {p} is unreadable ({type(e).__name__}: {_first_line(e)})") from e
+    keys = ("format", "step", "config", "data_shape", "num_classes", "model", "ema", "opt")
+    if not isinstance(state, dict) or state.get("format") != 1 or not all(k in state for k in keys):
+        raise CheckpointError(f"checkpoint {p} is not a minsnr checkpoint (format 1 with {', '.join(keys)})")
+    m = CKPT_RE.search(p.name)
+    if m and state["step"] != int(m.group(1)):
+        raise CheckpointError(f"checkpoint {p} holds step {state['step']}, not the step its name says")
+    return state
+
+
+def _checkpoint_files(folder) -> list[Path]:
+    "The step_XXXXXXXX.pt files of a checkpoint folder, newest first."
+    return sorted((p for p in Path(folder).glob("step_*.pt") if CKPT_RE.search(p.name)), reverse=True)
+
+
+def _set_aside(p: Path, why: str):
+    "Rename an unusable checkpoint to <name>.unreadable, so that it is neither counted nor read again; warn."
+    try:
+        os.replace(p, p.with_name(p.name + ".unreadable"))
+    except FileNotFoundError:
+        return  # another process set it aside first
+    warnings.warn(f"{why}; set aside as {p.name}.unreadable")
+
+
+def load_checkpoint(path, map_location="cpu", set_aside: bool = False) -> tuple[Path, dict]:
+    """(file, verified state) of a checkpoint file, or of the newest readable checkpoint of a run folder. Unreadable
+    checkpoints of the folder are skipped with a warning; with `set_aside` (the trainer, which owns the folder) they
+    are also renamed to `<name>.unreadable`."""
+    p = Path(path)
+    if p.is_file():
+        return p, read_checkpoint(p, map_location)
+    d, bad = p / "checkpoints", []
+    for f in _checkpoint_files(d):
+        try:
+            return f, read_checkpoint(f, map_location)
+        except CheckpointError as e:
+            bad.append(f.name)
+            if set_aside:
+                _set_aside(f, str(e))
+            else:
+                warnings.warn(f"{e}; trying an older one")
+    if bad:
+        raise CheckpointError(f"no readable checkpoint in {d}: {', '.join(bad)} cannot be read")
+    raise FileNotFoundError(f"no checkpoints in {d} (checkpoints are not committed: train the run first)")
+
 # %% ../nbs/05_trainer.ipynb #084c17f5
 class _TrainerState(_TrainerBase):
     "Logging, checkpoints and resume (see `Trainer`)."
@@ -331,7 +396,8 @@ class _TrainerState(_TrainerBase):
         return self.out / "checkpoints"
 
     def checkpoint(self):
-        "Write the full state atomically (rank 0), keep the newest `keep_checkpoints`."
+        """Write the full state atomically (rank 0) and read it back; then keep the newest `keep_checkpoints` that
+        read, setting aside any that do not."""
         if self.is_main:
             d = self._ckpt_dir(); d.mkdir(parents=True, exist_ok=True)
             state = {"format": 1, "step": self.step, "config": self.cfg.to_dict(),
@@ -346,30 +412,47 @@ class _TrainerState(_TrainerBase):
                 torch.save(state, f)
                 f.flush(); os.fsync(f.fileno())
             os.replace(tmp, path)
-            for old in sorted(p for p in d.glob("step_*.pt") if CKPT_RE.search(p.name))[:-self.cfg.keep_checkpoints]:
-                old.unlink()
+            self._readable(path)  # verified now, so that it counts below (or is set aside)
+            kept = 0
+            for old in _checkpoint_files(d):
+                if kept >= self.cfg.keep_checkpoints:
+                    old.unlink()
+                elif self._readable(old):
+                    kept += 1
         if self.world > 1:
             dist.barrier()
 
-    def _load_latest(self) -> dict | None:
-        files = sorted((p for p in self._ckpt_dir().glob("step_*.pt") if CKPT_RE.search(p.name)), reverse=True)
-        for p in files:
+    def _readable(self, path: Path) -> bool:
+        "Whether a checkpoint reads (each file is read once); one that does not is set aside."
+        st = path.stat()
+        key = (path.name, st.st_size, st.st_mtime_ns)
+        if key not in self._verified:
             try:
-                state = torch.load(p, map_location=self.device, weights_only=True)
-                if state.get("format") != 1 or state.get("step") != int(CKPT_RE.search(p.name).group(1)):
-                    raise ValueError("not a minsnr checkpoint of this format, or its step does not match its name")
-                return state
-            except Exception as e:  # noqa: BLE001 - any unreadable file is skipped the same way
-                warnings.warn(f"checkpoint {p} is unreadable ({type(e).__name__}: {str(e)[:200]}); trying an older one")
-        return None
+                read_checkpoint(path)
+            except CheckpointError as e:
+                _set_aside(path, str(e))
+                return False
+            self._verified.add(key)
+        return True
+
+    def _load_latest(self) -> dict | None:
+        "The newest checkpoint of the run folder that reads (unreadable ones are set aside), or None."
+        try:
+            path, state = load_checkpoint(self.out, self.device, set_aside=self.is_main)
+        except (FileNotFoundError, CheckpointError):
+            return None
+        st = path.stat()
+        self._verified.add((path.name, st.st_size, st.st_mtime_ns))
+        return state
 
     def _restore(self, state: dict):
         old = {k: v for k, v in state["config"].items() if k != "steps"}
         new = {k: v for k, v in self.cfg.to_dict().items() if k != "steps"}
         diff = sorted(k for k in new if old.get(k) != new[k])
         if diff:
-            raise ValueError(f"cannot resume: the config differs from the checkpoint's in {diff} "
-                             f"(only 'steps' may change on resume)")
+            what = "; ".join(f"{k}={new[k]!r}, the checkpoint's {old.get(k)!r}" for k in diff)
+            raise ValueError(f"cannot resume {self.out}: the config differs from the checkpoint's in {diff} ({what}; "
+                             f"only 'steps' may change on resume)")
         self.model.load_state_dict(state["model"]); self.ema.load_state_dict(state["ema"])
         self.opt.load_state_dict(state["opt"]); self.batcher.load_state_dict(state["batcher"])
         self.gen.set_state(state["gen"].cpu()); torch.set_rng_state(state["cpu_rng"].cpu())
@@ -466,19 +549,13 @@ def train(config: TrainConfig | dict, out_dir, resume: bool = False, **kwargs) -
 
 # %% ../nbs/05_trainer.ipynb #41c6914b
 def find_checkpoint(path) -> Path:
-    "The newest checkpoint of a run folder, or the checkpoint file itself."
-    p = Path(path)
-    if p.is_file():
-        return p
-    files = sorted(q for q in (p / "checkpoints").glob("step_*.pt") if CKPT_RE.search(q.name))
-    if not files:
-        raise FileNotFoundError(f"no checkpoints in {p / 'checkpoints'} (checkpoints are not committed: train the run first)")
-    return files[-1]
+    "The checkpoint file itself, or the newest checkpoint of a run folder that reads (see `load_checkpoint`)."
+    return load_checkpoint(path)[0]
 
 
 def load_model(path, ema: bool = True, device="cpu"):
-    "(model in eval mode, TrainConfig, step) from a run folder or checkpoint file."
-    ckpt = torch.load(find_checkpoint(path), map_location=device, weights_only=True)
+    "(model in eval mode, TrainConfig, step) from a checkpoint file or the newest readable checkpoint of a run folder."
+    _, ckpt = load_checkpoint(path, map_location=device)
     cfg = TrainConfig.from_dict(ckpt["config"])
     w = ckpt["ema" if ema else "model"]
     C, H, _ = ckpt["data_shape"]
