@@ -44,8 +44,14 @@ def _device(spec: str | None) -> str:
     return spec
 
 
+def _must_exist(path: str, what: str):
+    "Fail fast, before the heavy imports, on a file or folder that is not there."
+    if not Path(path).exists():
+        raise FileNotFoundError(f"{what} {path} does not exist")
+
+
 def _cmd_train(args) -> int:
-    from minsnr.trainer import TrainConfig, train
+    _must_exist(args.config, "config file")
     try:
         d = json.loads(Path(args.config).read_text())
     except (OSError, json.JSONDecodeError) as e:
@@ -54,10 +60,11 @@ def _cmd_train(args) -> int:
         raise ValueError(f"config {args.config} must hold a JSON object of TrainConfig fields, "
                          f"not a {type(d).__name__}")
     d.update(_parse_set(args.set))
+    from minsnr.trainer import TrainConfig, train
     try:
         cfg = TrainConfig.from_dict(d)
     except (ValueError, TypeError) as e:
-        raise ValueError(f"invalid config {args.config}: {e}") from e
+        raise ValueError(f"invalid config {args.config}: {str(e).removeprefix('config ')}") from e
     out = Path(args.out) if args.out else Path("results/runs") / cfg.name
     hook = None
     if cfg.eval_every or cfg.eval_at:  # evaluations scheduled: sample + FID with the config's `eval` keywords
@@ -79,6 +86,7 @@ def _cmd_train(args) -> int:
 
 
 def _cmd_sample(args) -> int:
+    _must_exist(args.run, "--run")
     import numpy as np
     import torch
     from minsnr.metrics import save_grid
@@ -124,6 +132,9 @@ def _load_images(spec: str, n: int | None):
 
 
 def _cmd_fid(args) -> int:
+    for flag, spec in (("--samples", args.samples), ("--ref", args.ref)):
+        if Path(spec).suffix == ".npz":
+            _must_exist(spec, flag)
     from minsnr.metrics import InceptionFeatures, fid_kid
     a, b = _load_images(args.samples, args.n), _load_images(args.ref, args.n_ref)
     res = fid_kid(a, b, InceptionFeatures(_device(args.device)), kid=not args.no_kid, progress=not args.quiet)
@@ -217,18 +228,19 @@ def build_parser() -> argparse.ArgumentParser:
                                     "(seed, i) and, for conditional models, has label i mod K unless --label is given.")
     sp.add_argument("--run", required=True, help="run folder or checkpoint file")
     sp.add_argument("--n", type=_positive_int, default=64, help="number of samples (default 64)")
-    sp.add_argument("--sampler", default="edm_heun", choices=["edm_heun", "edm_euler", "ddim"])
+    sp.add_argument("--sampler", default="edm_heun", choices=["edm_heun", "edm_euler", "ddim"],
+                    help="EDM's Heun or Euler steps, or DDIM (default edm_heun)")
     sp.add_argument("--steps", type=_positive_int, default=30, help="sampler steps (default 30, the paper's ablations)")
     sp.add_argument("--cfg-scale", type=float, default=1.0, help="classifier-free guidance scale (1: none)")
     sp.add_argument("--label", type=int, help="one class for all samples (default: i mod K)")
-    sp.add_argument("--seed", type=int, default=0)
-    sp.add_argument("--batch-size", type=_positive_int, default=256)
+    sp.add_argument("--seed", type=int, default=0, help="noise seed: sample i starts from the noise of (seed, i) (default 0)")
+    sp.add_argument("--batch-size", type=_positive_int, default=256, help="samples per network batch (default 256)")
     sp.add_argument("--raw", action="store_true", help="use the raw weights instead of the EMA")
     sp.add_argument("--out", help=".npz file for the uint8 images and labels")
     sp.add_argument("--grid", help="PNG file for a grid of the first --grid-n samples")
-    sp.add_argument("--grid-n", type=_positive_int, default=64)
+    sp.add_argument("--grid-n", type=_positive_int, default=64, help="samples in the --grid image (default 64)")
     sp.add_argument("--device", help="cuda or cpu (default: cuda if available)")
-    sp.add_argument("--quiet", action="store_true")
+    sp.add_argument("--quiet", action="store_true", help="no progress bar")
     sp.set_defaults(func=_cmd_sample)
 
     fp = sub.add_parser("fid", parents=[common], help="FID and KID between two image sets",
@@ -241,7 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
     fp.add_argument("--n-ref", type=_positive_int, help="use the first N reference images")
     fp.add_argument("--no-kid", action="store_true", help="skip KID")
     fp.add_argument("--device", help="cuda or cpu (default: cuda if available)")
-    fp.add_argument("--quiet", action="store_true")
+    fp.add_argument("--quiet", action="store_true", help="no progress bar")
     fp.set_defaults(func=_cmd_fid)
 
     sw = sub.add_parser("sweep", parents=[common],
@@ -258,7 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--gpus", help="comma-separated GPU indices (default: every visible GPU)")
     sw.add_argument("--per-gpu", type=_positive_int, default=1, help="runs sharing one GPU at a time (default 1)")
     sw.add_argument("--workers", type=_positive_int, default=1, help="runs at a time without a GPU (default 1)")
-    sw.add_argument("--quiet", action="store_true")
+    sw.add_argument("--quiet", action="store_true", help="no progress bar")
     sw.set_defaults(func=_cmd_sweep)
 
     rp = sub.add_parser("reproduce", parents=[common],
@@ -268,7 +280,8 @@ def build_parser() -> argparse.ArgumentParser:
                                     "--profile gpu: the scaled paper protocol into results/ and figures/ (trains "
                                     "the runs that results/runs/ lacks). Executed notebooks, with outputs, go to "
                                     "<out>/results/executed/<profile>/.")
-    rp.add_argument("--profile", default="quick", choices=["quick", "gpu"])
+    rp.add_argument("--profile", default="quick", choices=["quick", "gpu"],
+                    help="quick: tiny CPU runs into a temporary folder; gpu: the paper's protocol, scaled (default quick)")
     rp.add_argument("--only", nargs="*", metavar="NAME", help="only these notebooks (names or unique prefixes)")
     rp.add_argument("--out", help="output root (default: the repository for gpu, a temporary folder for quick)")
     rp.add_argument("--notebooks", help="folder of experiment notebooks (default: nbs/experiments of the repository)")

@@ -31,6 +31,13 @@ __all__ = ['CKPT_RE', 'TrainConfig', 'CheckpointError', 'read_checkpoint', 'load
            'find_checkpoint', 'load_model']
 
 # %% ../nbs/05_trainer.ipynb #44442e9e
+def _did_you_mean(value, valid) -> str:
+    "'did you mean X? ' for the closest valid name, or ''."
+    import difflib
+    close = difflib.get_close_matches(str(value), [str(v) for v in valid], n=1, cutoff=0.6)
+    return f"did you mean {close[0]!r}? " if close else ""
+
+
 @dataclass
 class TrainConfig:
     "Everything a training run needs; saved as config.json in the run folder."
@@ -89,7 +96,7 @@ class TrainConfig:
                    "precision": ("auto", "bf16", "fp32")}
         for key, valid in choices.items():
             if getattr(self, key) not in valid:
-                bad(key, f"valid values: {', '.join(valid)}")
+                bad(key, f"{_did_you_mean(getattr(self, key), valid)}valid values: {', '.join(valid)}")
         ints = {"T": 2, "steps": 1, "batch_size": 1, "warmup_steps": 0, "log_every": 1, "ckpt_every": 1,
                 "keep_checkpoints": 1, "eval_every": 0, "bins": 1, "seed": 0}
         for key, lo in ints.items():
@@ -138,7 +145,8 @@ class TrainConfig:
         valid = [f.name for f in dataclasses.fields(cls)]
         unknown = sorted(set(d) - set(valid))
         if unknown:
-            raise ValueError(f"unknown config keys {unknown}; valid keys: {', '.join(valid)}")
+            hints = "".join(_did_you_mean(k, valid) for k in unknown)
+            raise ValueError(f"unknown config keys {unknown}; {hints}valid keys: {', '.join(valid)}")
         return cls(**d).validate()
 
     @classmethod
