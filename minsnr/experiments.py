@@ -29,8 +29,8 @@ __all__ = ['PROFILES', 'STRATEGY_AXIS', 'GPU_STEPS', 'GPU_EVAL_AT', 'GPU_EVAL', 
            'STRATEGY_NAMES', 'STRATEGY_COLORS', 'TARGET_NAMES', 'repo_root', 'ExperimentPaths', 'check_profile',
            'experiment_paths', 'make_plan', 'fig5_base', 'convergence_plan', 'long_plan', 'seed_plan', 'get_plan',
            'run_state', 'SweepError', 'sweep', 'load_run', 'steps_to_reach', 'pick_threshold', 'convergence_runs',
-           'measure_floor', 'long_runs', 'pareto_plan', 'pareto_analysis', 'strategy_label', 'set_style', 'save_figure',
-           'write_table', 'ReproduceError', 'experiment_notebooks', 'reproduce']
+           'measure_floor', 'long_runs', 'pareto_plan', 'pareto_analysis', 'strategy_label', 'set_style', 'log_axis',
+           'save_figure', 'write_table', 'ReproduceError', 'experiment_notebooks', 'reproduce']
 
 # %% ../nbs/09_experiments.ipynb #7592e260
 PROFILES = ("quick", "gpu")
@@ -529,6 +529,23 @@ def set_style():
     sns.set_theme(context="paper", style="whitegrid", font_scale=1.15)
     mpl.rcParams.update({"figure.dpi": 110, "savefig.dpi": 160, "savefig.bbox": "tight", "axes.titleweight": "bold",
                          "legend.frameon": False, "pdf.fonttype": 42})
+
+
+def log_axis(ax, which: str = "y"):
+    """Label a log-scale axis (already plotted) with plain numbers, as densely as its span allows: powers of ten over
+    three decades or more, 1-2-5 steps over one or more, 1-2-3-5 over half a decade, every integer multiple below,
+    so that every axis reads on its own."""
+    import math
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+    (ax.set_yscale if which == "y" else ax.set_xscale)("log")
+    axis, lim = (ax.yaxis, ax.get_ylim()) if which == "y" else (ax.xaxis, ax.get_xlim())
+    lo, hi = sorted(lim)
+    decades = math.log10(hi / lo) if lo > 0 else 0.0
+    subs = ((1.0,) if decades >= 3 else (1.0, 2.0, 5.0) if decades >= 1 else (1.0, 2.0, 3.0, 5.0) if decades >= 0.5
+            else tuple(float(k) for k in range(1, 10)))
+    axis.set_major_locator(LogLocator(base=10, subs=subs))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    axis.set_minor_formatter(NullFormatter())
 
 
 def save_figure(fig, name: str, figures_dir) -> list[Path]:
