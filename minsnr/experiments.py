@@ -26,11 +26,12 @@ from .trainer import TrainConfig
 __all__ = ['PROFILES', 'STRATEGY_AXIS', 'GPU_STEPS', 'GPU_EVAL_AT', 'GPU_EVAL', 'GPU_RUNS_PER_GPU', 'LONG_STEPS', 'LONG_EVAL_AT',
            'GUIDANCE_INTERVAL', 'LONG_VARIANTS', 'LONG_EVAL', 'SPREAD_SEEDS', 'SEED_EVAL_AT', 'LONG_RUNS_PER_GPU',
            'LONG_AXIS', 'PLANS', 'FID_LADDER', 'PARETO_RANGES', 'PARETO_ANALYSIS', 'PARETO_STRATEGIES',
-           'STRATEGY_NAMES', 'STRATEGY_COLORS', 'TARGET_NAMES', 'repo_root', 'ExperimentPaths', 'check_profile',
-           'experiment_paths', 'make_plan', 'fig5_base', 'convergence_plan', 'long_plan', 'seed_plan', 'get_plan',
-           'run_state', 'SweepError', 'sweep', 'load_run', 'steps_to_reach', 'pick_threshold', 'convergence_runs',
-           'measure_floor', 'long_runs', 'pareto_plan', 'pareto_analysis', 'strategy_label', 'set_style', 'log_axis',
-           'save_figure', 'write_table', 'ReproduceError', 'experiment_notebooks', 'reproduce']
+           'STRATEGY_NAMES', 'STRATEGY_COLORS', 'TARGET_NAMES', 'QUICK_NOTE', 'repo_root', 'ExperimentPaths',
+           'check_profile', 'experiment_paths', 'make_plan', 'fig5_base', 'convergence_plan', 'long_plan', 'seed_plan',
+           'get_plan', 'run_state', 'SweepError', 'sweep', 'load_run', 'steps_to_reach', 'pick_threshold',
+           'convergence_runs', 'measure_floor', 'long_runs', 'pareto_plan', 'pareto_analysis', 'strategy_label',
+           'set_style', 'log_axis', 'save_figure', 'claims_note', 'write_table', 'ReproduceError',
+           'experiment_notebooks', 'reproduce']
 
 # %% ../nbs/09_experiments.ipynb #7592e260
 PROFILES = ("quick", "gpu")
@@ -565,8 +566,18 @@ def _fmt(v) -> str:
     return str(v)
 
 
-def write_table(rows: list[dict], name: str, tables_dir, columns: list[str] | None = None) -> tuple[Path, Path]:
-    "Write rows (dicts) as <tables_dir>/<name>.csv and .md; returns both paths."
+QUICK_NOTE = ("quick profile: tiny CPU runs (tens of steps on a few hundred images) show that the pipeline works end "
+              "to end; they cannot test the paper's claims, so a 'no' here is not a finding")
+
+
+def claims_note(profile: str) -> str | None:
+    "The note under a claims table: what a profile's runs can and cannot show (None for the gpu profile)."
+    return QUICK_NOTE if check_profile(profile) == "quick" else None
+
+
+def write_table(rows: list[dict], name: str, tables_dir, columns: list[str] | None = None,
+                note: str | None = None) -> tuple[Path, Path]:
+    "Write rows (dicts) as <tables_dir>/<name>.csv and .md (with `note` in italics under it); returns both paths."
     if not rows:
         raise ValueError(f"table {name}: no rows")
     cols = columns or list(rows[0])
@@ -576,6 +587,8 @@ def write_table(rows: list[dict], name: str, tables_dir, columns: list[str] | No
         w.writeheader(); w.writerows(rows)
     md = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     md += ["| " + " | ".join(_fmt(r.get(c)) for c in cols) + " |" for r in rows]
+    if note:
+        md += ["", f"*{note}*"]
     (d / f"{name}.md").write_text("\n".join(md) + "\n")
     return d / f"{name}.csv", d / f"{name}.md"
 
