@@ -72,7 +72,7 @@ CASES = [
     (["train", "--config", "{d}/tiny.json", "--out", "{d}/run", "--resume", "--set", "lr=0.5"], "lr=0.5"),
     (["train", "--config", "{d}/tiny.json", "--bogus"], "unrecognized arguments: --bogus"),
     # sample
-    (["sample", "--run", "{d}/nowhere"], "{d}/nowhere/checkpoints"),
+    (["sample", "--run", "{d}/nowhere"], "--run {d}/nowhere does not exist"),
     (["sample", "--run", "{d}/torn/checkpoints/step_00000002.pt", "--device", "cpu"],
      "{d}/torn/checkpoints/step_00000002.pt is unreadable"),
     (["sample", "--run", "{d}/run", "--n", "0"], "argument --n: must be a positive integer, got '0'"),
@@ -143,5 +143,4 @@ def test_the_installed_command_exits_2_with_one_line(tmp):
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 2 and r.stdout == ""
     assert [line for line in r.stderr.splitlines() if line.strip()] == [
-        f"minsnr sample: error: no checkpoints in {tmp / 'nowhere/checkpoints'} (checkpoints are not committed: "
-        "train the run first)"]
+        f"minsnr sample: error: --run {tmp / 'nowhere'} does not exist"]
