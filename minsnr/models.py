@@ -49,6 +49,11 @@ def create_model(name: str, img_size: int = 32, in_chans: int = 4, num_classes: 
     raise ValueError(f"unknown model {name!r}; valid names: {', '.join(MODEL_NAMES)} (e.g. vit_b_2)")
 
 
+def default_betas(name: str) -> tuple[float, float]:
+    "The AdamW betas the paper trains a backbone with: (0.9, 0.999) for its UNets, (0.99, 0.99) for its ViTs."
+    return (0.9, 0.999) if name in UNET_CONFIGS else (0.99, 0.99)
+
+
 def count_params(model: nn.Module) -> int:
     "Number of trainable parameters."
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
@@ -71,8 +76,8 @@ def count_flops(name: str, img_size: int = 32, in_chans: int = 4, num_classes: i
     return float(fc.get_total_flops())
 
 # %% auto #0
-__all__ = ['UNET_CONFIGS', 'MODEL_NAMES', 'BENCHMARK_PRESET', 'create_model', 'count_params', 'count_flops', 'benchmark_training',
-           'provenance', 'run_benchmarks', 'benchmark_table']
+__all__ = ['UNET_CONFIGS', 'MODEL_NAMES', 'BENCHMARK_PRESET', 'create_model', 'default_betas', 'count_params', 'count_flops',
+           'benchmark_training', 'provenance', 'run_benchmarks', 'benchmark_table']
 
 # %% ../nbs/03b_models.ipynb #ecf24679
 def benchmark_training(name: str, batch_size: int = 256, img_size: int = 32, in_chans: int = 4,

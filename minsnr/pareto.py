@@ -10,7 +10,7 @@ import warnings
 import torch
 
 from .schedules import VPSchedule
-from .weightings import TARGETS, loss_weight, make_target, weighted_loss
+from .weightings import TARGETS, WeightedLoss, Weighting
 
 # %% auto #0
 __all__ = ['simplex_weights', 'pareto_objective', 'frank_wolfe', 'ugd', 'task_gradients', 'bin_mse', 'strategy_bin_weights']
@@ -103,6 +103,7 @@ def task_gradients(model, schedule: VPSchedule, x0: torch.Tensor, y=None, target
     x0: training images [N, C, H, W] (N >= samples_per_bin), y: their labels or None."""
     _check_tasks(schedule, bins, target, len(x0), samples_per_bin)
     params = [p for p in model.parameters() if p.requires_grad]
+    x0_mse = WeightedLoss(schedule, target, Weighting("constant"))  # its loss: the unweighted x0-space MSE (Appendix B)
     dev = x0.device
     store = torch.device(store_device) if store_device is not None else params[0].device
     width = schedule.T // bins
@@ -116,12 +117,7 @@ def task_gradients(model, schedule: VPSchedule, x0: torch.Tensor, y=None, target
             xb, yb = x0[sel], (None if y is None else y[sel])
             t = b * width + torch.randint(0, width, (len(sel),), generator=generator, device="cpu").to(dev)
             eps = torch.randn(xb.shape, generator=generator, device="cpu").to(dev, xb.dtype)
-            with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=amp):
-                pred = model(schedule.add_noise(xb, eps, t), t, yb)
-            mse = (pred.float() - make_target(xb, eps, t, schedule, target).float()).pow(2).flatten(1).mean(1)
-            snr = schedule.snr(t).float()
-            c = {"eps": snr, "x0": torch.ones_like(snr), "v": snr + 1}[target]  # Appendix B: own-target MSE / c = x0 MSE
-            ((mse / c).sum() / samples_per_bin).backward()
+            (x0_mse(model, xb, t, eps, yb, amp).loss * len(sel) / samples_per_bin).backward()
         grads[b] = torch.cat([(p.grad if p.grad is not None else torch.zeros_like(p)).reshape(-1) for p in params]).to(store)
     for p in params:
         p.grad = None
@@ -134,6 +130,7 @@ def bin_mse(model, schedule: VPSchedule, x0: torch.Tensor, y=None, target: str =
     "Unweighted x0-space MSE of each timestep bin [bins] (float64), on inputs fixed by `seed`."
     _check_tasks(schedule, bins, target, len(x0), samples_per_bin)
     g, dev, width = torch.Generator().manual_seed(seed), x0.device, schedule.T // bins
+    x0_mse = WeightedLoss(schedule, target, Weighting("constant"))  # the trainer's own per-sample x0-space MSE
     out = torch.zeros(bins, dtype=torch.float64)
     for b in range(bins):
         idx = torch.randperm(len(x0), generator=g)[:samples_per_bin].to(dev)
@@ -143,16 +140,13 @@ def bin_mse(model, schedule: VPSchedule, x0: torch.Tensor, y=None, target: str =
             sel = idx[start:start + batch_size]
             t, eps = t_all[start:start + batch_size].to(dev), eps_all[start:start + batch_size].to(dev, x0.dtype)
             xb, yb = x0[sel], (None if y is None else y[sel])
-            with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=amp):
-                pred = model(schedule.add_noise(xb, eps, t), t, yb)
-            # the trainer's own per-sample x0-space MSE (Appendix B conversion), whatever the weighting
-            out[b] += weighted_loss(pred, xb, eps, t, schedule, target, "constant", validate=False).mse_x0.double().sum().cpu()
+            out[b] += x0_mse(model, xb, t, eps, yb, amp).mse_x0.double().sum().cpu()
     return out / samples_per_bin
 
 # %% ../nbs/08_pareto.ipynb #b7856bd2
-def strategy_bin_weights(schedule: VPSchedule, strategy: str, bins: int = 10, gamma: float = 5.0, **kw) -> torch.Tensor:
-    "A strategy's x0-space weight averaged per timestep bin, normalised to sum to one."
+def strategy_bin_weights(schedule: VPSchedule, weighting: Weighting, bins: int = 10) -> torch.Tensor:
+    "A weighting's x0-space weight averaged per timestep bin, normalised to sum to one."
     if schedule.T % bins:
         raise ValueError(f"T={schedule.T} is not divisible into {bins} bins")
-    w = loss_weight(schedule.snr(torch.arange(schedule.T)), strategy, "x0", gamma, **kw)
+    w = weighting.weight(schedule.snr(torch.arange(schedule.T)), "x0")
     return simplex_weights(w.view(bins, -1).mean(1))

@@ -8,7 +8,7 @@ from __future__ import annotations
 import torch
 from tqdm.auto import tqdm
 
-from .schedules import VPSchedule
+from .schedules import VPSchedule, append_dims
 from .weightings import TARGETS, predict_x0_eps
 
 # %% auto #0
@@ -60,7 +60,7 @@ class Denoiser:
     def __call__(self, x_ve: torch.Tensor, t: int) -> torch.Tensor:
         s = self.schedule
         tt = torch.full((x_ve.shape[0],), int(t), dtype=torch.long, device=x_ve.device)
-        alpha = s.alpha(tt).to(x_ve.dtype).view(-1, *([1] * (x_ve.ndim - 1)))
+        alpha = append_dims(s.alpha(tt).to(x_ve.dtype), x_ve.ndim)
         x_t = x_ve * alpha
         sigma = float(s.edm_sigma(torch.tensor([int(t)])))
         if self.guided(sigma):
@@ -83,7 +83,7 @@ def _start(shape, sigma0, noise, generator, device, dtype):
 
 
 @torch.no_grad()
-def edm_heun(model, schedule: VPSchedule, shape, target: str = "eps", steps: int = 30, y=None, cfg_scale: float = 1.0,
+def edm_heun(model, schedule: VPSchedule, shape, target: str = "x0", steps: int = 30, y=None, cfg_scale: float = 1.0,
              generator: torch.Generator | None = None, guidance_interval=None, sigma_min: float = 0.002,
              sigma_max: float = 80.0, rho: float = 7.0, noise: torch.Tensor | None = None, device=None,
              dtype=torch.float32, null_label: int | None = None, heun: bool = True, return_nfe: bool = False,
@@ -107,13 +107,13 @@ def edm_heun(model, schedule: VPSchedule, shape, target: str = "eps", steps: int
     return (x, D.nfe) if return_nfe else x
 
 
-def edm_euler(model, schedule, shape, target="eps", steps=30, **kw):
+def edm_euler(model, schedule, shape, target="x0", steps=30, **kw):
     "EDM's grid with first-order Euler steps."
     return edm_heun(model, schedule, shape, target, steps, heun=False, **kw)
 
 
 @torch.no_grad()
-def ddim(model, schedule: VPSchedule, shape, target: str = "eps", steps: int = 50, y=None, cfg_scale: float = 1.0,
+def ddim(model, schedule: VPSchedule, shape, target: str = "x0", steps: int = 50, y=None, cfg_scale: float = 1.0,
          generator=None, guidance_interval=None, noise=None, device=None, dtype=torch.float32, null_label=None,
          return_nfe: bool = False, progress: bool = False):
     """Deterministic DDIM (η = 0; Song et al., 2021) over evenly spaced timesteps from T−1 to 0:
@@ -147,7 +147,7 @@ def _device(model, y=None, device=None) -> torch.device:
 SAMPLERS = {"edm_heun": edm_heun, "edm_euler": edm_euler, "ddim": ddim}
 
 # %% ../nbs/06_sampler.ipynb #881648d6
-def sample(model, schedule: VPSchedule, n: int, shape, target: str = "eps", sampler: str = "edm_heun",
+def sample(model, schedule: VPSchedule, n: int, shape, target: str = "x0", sampler: str = "edm_heun",
            steps: int = 30, labels=None, cfg_scale: float = 1.0, batch_size: int = 256, seed: int = 0,
            device=None, progress: bool = True, return_nfe: bool = False, **kw):
     """n samples of `shape` [C, H, W] (labels: LongTensor [n] or None), in batches; noise of sample i depends only on

@@ -11,8 +11,15 @@ from typing import Callable
 import torch
 
 # %% auto #0
-__all__ = ['CHECK_DEVICE_TIMESTEPS', 'SCHEDULES', 'VPSchedule', 'betas_for_alpha_bar', 'rescale_zero_terminal_snr',
+__all__ = ['CHECK_DEVICE_TIMESTEPS', 'SCHEDULES', 'append_dims', 'VPSchedule', 'betas_for_alpha_bar', 'rescale_zero_terminal_snr',
            'cosine_schedule', 'linear_schedule', 'make_schedule']
+
+# %% ../nbs/00_schedules.ipynb #7e1a0102
+def append_dims(v: torch.Tensor, ndim: int) -> torch.Tensor:
+    "Per-sample values [B] shaped [B, 1, ..., 1] to broadcast over a batch of `ndim` dimensions."
+    if v.ndim > ndim:
+        raise ValueError(f"cannot broadcast a tensor of {v.ndim} dimensions over {ndim}")
+    return v.reshape(v.shape + (1,) * (ndim - v.ndim))
 
 # %% ../nbs/00_schedules.ipynb #bba58c2b
 CHECK_DEVICE_TIMESTEPS = False  # also range-check timesteps that live on an accelerator (forces a sync)
@@ -120,7 +127,7 @@ class VPSchedule:
         "Sample x_t = α_t x0 + σ_t ε (coefficients cast to x0's dtype, broadcast over non-batch dims)."
         if x0.shape != eps.shape:
             raise ValueError(f"x0 and eps must have the same shape, got {tuple(x0.shape)} and {tuple(eps.shape)}")
-        a, s = (v.to(x0.dtype).view(-1, *([1] * (x0.ndim - 1))) for v in (self.alpha(t), self.sigma(t)))
+        a, s = (append_dims(v.to(x0.dtype), x0.ndim) for v in (self.alpha(t), self.sigma(t)))
         return a * x0 + s * eps
 
     def sample_timesteps(self, n: int, generator: torch.Generator | None = None, device=None) -> torch.Tensor:

@@ -21,10 +21,10 @@ import torch.distributed as dist
 from tqdm.auto import tqdm
 
 from .data import Batcher, DATASETS, load_dataset
-from .models import create_model, provenance
+from .metrics import eval_hook_from_config
+from .models import create_model, default_betas, provenance
 from .schedules import SCHEDULES, make_schedule
-from .unet import UNet
-from .weightings import STRATEGIES, TARGETS, bin_sums, loss_weight, weighted_loss
+from .weightings import STRATEGIES, TARGETS, WeightedLoss, Weighting, bin_sums
 
 # %% auto #0
 __all__ = ['CKPT_RE', 'TrainConfig', 'CheckpointError', 'read_checkpoint', 'load_checkpoint', 'Trainer', 'train',
@@ -134,9 +134,11 @@ class TrainConfig:
             bad("eval_at", "must be a list of positive integer steps, or null")
         if not isinstance(self.eval, dict):
             bad("eval", "must be a dictionary of minsnr.metrics.make_eval_hook keywords")
+        if self.eval_every or self.eval_at:
+            eval_hook_from_config(self.eval)  # unknown or bad keys fail here, before any work
         if not re.fullmatch(r"[A-Za-z0-9._-]+", self.name):
             bad("name", "use letters, digits, '.', '_' and '-' only (it names the run folder)")
-        loss_weight(torch.ones(1), self.strategy, self.target, self.gamma, **self.strategy_kwargs)  # rejects bad kwargs
+        Weighting.from_config(self)  # rejects a bad gamma or strategy_kwargs with loss_weight's message
         return self
 
     @classmethod
@@ -159,6 +161,11 @@ class TrainConfig:
         if not isinstance(d, dict):
             raise ValueError(f"config {path} must hold a JSON object")
         return cls.from_dict(d)
+
+    @property
+    def weighting(self) -> Weighting:
+        "The run's loss weighting (strategy, gamma, strategy_kwargs) as one value."
+        return Weighting.from_config(self)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -199,6 +206,8 @@ class _TrainerBase:
         if cfg.deterministic:
             torch.use_deterministic_algorithms(True)
             os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        if eval_hook is None and (cfg.eval_every or cfg.eval_at):  # the config's own evaluation (FID, grids)
+            eval_hook = eval_hook_from_config(cfg.eval)
         self.eval_hook, self.step_hook, self.progress = eval_hook, step_hook, progress
         self.amp = cfg.precision == "bf16" or (cfg.precision == "auto" and self.device.type == "cuda")
 
@@ -221,12 +230,13 @@ class _TrainerBase:
         self.ema = copy.deepcopy(self.model).requires_grad_(False).eval()
         if cfg.init_from:
             self.ema.load_state_dict(init["ema"])
-        betas = tuple(cfg.betas) if cfg.betas else ((0.9, 0.999) if isinstance(self.model, UNet) else (0.99, 0.99))
+        betas = tuple(cfg.betas) if cfg.betas else default_betas(cfg.model)
         self.opt = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, betas=betas, weight_decay=cfg.weight_decay,
                                      fused=self.device.type == "cuda")
         if cfg.init_from and cfg.init_optimizer:
             self.opt.load_state_dict(init["opt"])
         self.schedule = make_schedule(cfg.schedule, T=cfg.T)
+        self.loss = WeightedLoss(self.schedule, cfg.target, cfg.weighting)
         self.batcher = Batcher(len(self.data), cfg.batch_size, cfg.seed, self.rank, self.world)
         self.gen = torch.Generator(device=self.device).manual_seed(cfg.seed + 1)
         net = self.model
@@ -280,11 +290,7 @@ class _TrainerBase:
             y = torch.where(drop, torch.full_like(y, self.num_classes), y)
         else:
             y = None
-        x_t = self.schedule.add_noise(x0, eps, t)
-        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=self.amp):
-            pred = self.net(x_t, t, y)
-        out = weighted_loss(pred, x0, eps, t, self.schedule, cfg.target, cfg.strategy, cfg.gamma, validate=False,
-                            **cfg.strategy_kwargs)
+        out = self.loss(self.net, x0, t, eps, y, amp=self.amp)
         out.loss.backward()
         if cfg.grad_clip:
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)

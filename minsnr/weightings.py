@@ -6,15 +6,16 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
-from .schedules import VPSchedule
+from .schedules import VPSchedule, append_dims
 
 # %% auto #0
-__all__ = ['TARGETS', 'STRATEGIES', 'GAMMA_STRATEGIES', 'STRATEGY_INFO', 'make_target', 'predict_x0_eps', 'convert_prediction',
-           'loss_weight', 'DiffusionLoss', 'weighted_loss', 'diffusion_loss', 'bin_sums', 'bin_edges']
+__all__ = ['TARGETS', 'STRATEGIES', 'GAMMA_STRATEGIES', 'WEIGHTING_STYLES', 'make_target', 'predict_x0_eps', 'convert_prediction',
+           'loss_weight', 'Weighting', 'DiffusionLoss', 'weighted_loss', 'WeightedLoss', 'diffusion_loss', 'bin_sums',
+           'bin_edges']
 
 # %% ../nbs/01_weightings.ipynb #019f100f
 TARGETS = ("eps", "x0", "v")
@@ -27,8 +28,7 @@ def _check_target(target):
 
 def _coef(schedule: VPSchedule, t, like: torch.Tensor):
     "α_t and σ_t as `like`'s dtype, shaped to broadcast over its non-batch dimensions."
-    shape = (-1,) + (1,) * (like.ndim - 1)
-    return tuple(v.to(like.dtype).view(shape) for v in (schedule.alpha(t), schedule.sigma(t)))
+    return tuple(append_dims(v.to(like.dtype), like.ndim) for v in (schedule.alpha(t), schedule.sigma(t)))
 
 
 def make_target(x0: torch.Tensor, eps: torch.Tensor, t, schedule: VPSchedule, target: str) -> torch.Tensor:
@@ -63,18 +63,6 @@ def convert_prediction(pred: torch.Tensor, x_t: torch.Tensor, t, schedule: VPSch
 # %% ../nbs/01_weightings.ipynb #f2cee487
 STRATEGIES = ("constant", "snr", "max_snr", "min_snr", "soft_min_snr", "p2", "edm", "sigmoid", "debiased")
 GAMMA_STRATEGIES = ("max_snr", "min_snr", "soft_min_snr")  # strategies that read `gamma`
-STRATEGY_INFO = {
-    "constant": "x0-space weight 1",
-    "snr": "x0-space weight SNR (the plain epsilon loss)",
-    "max_snr": "max(SNR, gamma), truncated SNR (Salimans & Ho 2022; the paper uses gamma=1)",
-    "min_snr": "min(SNR, gamma), Min-SNR-gamma (Hang et al. 2023; default gamma=5)",
-    "soft_min_snr": "gamma*SNR/(gamma+SNR), soft-min-SNR (Crowson et al. 2024)",
-    "p2": "SNR/(k+SNR)^p2_gamma, P2 weighting (Choi et al. 2022)",
-    "edm": "SNR + 1/sigma_data^2, EDM weighting (Karras et al. 2022)",
-    "sigmoid": "SNR*sigmoid(bias - log SNR), sigmoid weighting (Kingma & Gao 2023)",
-    "debiased": "sqrt(SNR), debiased weighting (Yu et al. 2024)",
-}
-
 
 def _check_positive(name, value):
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
@@ -92,7 +80,7 @@ def _as_snr(snr, validate: bool) -> torch.Tensor:
     return snr
 
 
-def loss_weight(snr, strategy: str, target: str = "eps", gamma: float = 5.0, *, k: float = 1.0,
+def loss_weight(snr, strategy: str, target: str = "x0", gamma: float = 5.0, *, k: float = 1.0,
                 p2_gamma: float = 1.0, sigma_data: float = 0.5, bias: float = 2.0,
                 validate: bool = True) -> torch.Tensor:
     """Weight on the MSE of the model's own `target` ("eps", "x0" or "v") for each SNR ≥ 0.
@@ -148,6 +136,63 @@ def loss_weight(snr, strategy: str, target: str = "eps", gamma: float = 5.0, *, 
         "sigmoid": lambda: torch.sigmoid(bias - s.log()),
     }[strategy]()
 
+# %% ../nbs/01_weightings.ipynb #7e1a0002
+WEIGHTING_STYLES = {  # strategy: (the paper's name, {gamma} filled in; colour in every figure; x0-space weight)
+    "constant": ("Const", "#4C72B0", "1"),
+    "snr": ("SNR", "#DD8452", "SNR (the plain ε loss)"),
+    "max_snr": ("Max-SNR-{gamma:g}", "#55A868", "max(SNR, γ), truncated SNR (Salimans & Ho 2022)"),
+    "min_snr": ("Min-SNR-{gamma:g}", "#C44E52", "min(SNR, γ), Min-SNR-γ (Hang et al. 2023)"),
+    "soft_min_snr": ("Soft-Min-SNR-{gamma:g}", "#8172B3", "γ·SNR/(γ + SNR), soft-min-SNR (Crowson et al. 2024)"),
+    "p2": ("P2", "#937860", "SNR/(k + SNR)^p2_gamma, P2 (Choi et al. 2022)"),
+    "edm": ("EDM", "#DA8BC3", "SNR + 1/σ_data², EDM (Karras et al. 2022)"),
+    "sigmoid": ("Sigmoid", "#8C8C8C", "SNR·sigmoid(bias − log SNR) (Kingma & Gao 2023)"),
+    "debiased": ("Debiased", "#CCB974", "√SNR, debiased (Yu et al. 2024)"),
+}
+
+
+@dataclass(frozen=True)
+class Weighting:
+    "A loss weighting chosen once: strategy, γ and any other parameters of its formula (`params`: k, p2_gamma, ...)."
+    strategy: str = "min_snr"
+    gamma: float = 5.0
+    params: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.weight(torch.ones(1))  # a bad strategy or parameter fails here, with loss_weight's message
+        object.__setattr__(self, "gamma", float(self.gamma))
+
+    @classmethod
+    def from_config(cls, cfg) -> "Weighting":
+        "The weighting of a run configuration (a TrainConfig or its dict: strategy, gamma, strategy_kwargs)."
+        get = cfg.get if isinstance(cfg, dict) else (lambda k, d=None: getattr(cfg, k, d))
+        gamma = get("gamma")
+        return cls(get("strategy"), 5.0 if gamma is None else gamma, dict(get("strategy_kwargs") or {}))
+
+    def weight(self, snr, target: str = "x0", validate: bool = True) -> torch.Tensor:
+        "The weight on the MSE of the model's own `target` at each SNR (Appendix B)."
+        return loss_weight(snr, self.strategy, target, self.gamma, validate=validate, **self.params)
+
+    @property
+    def label(self) -> str:
+        return WEIGHTING_STYLES[self.strategy][0].format(gamma=self.gamma)
+
+    @property
+    def color(self) -> str:
+        return WEIGHTING_STYLES[self.strategy][1]
+
+    @property
+    def key(self) -> str:
+        return f"{self.strategy}{self.gamma:g}" if self.strategy in GAMMA_STRATEGIES else self.strategy
+
+    def config(self) -> dict:
+        "The configuration fields that select this weighting (γ only where the strategy reads it)."
+        out = {"strategy": self.strategy}
+        if self.strategy in GAMMA_STRATEGIES:
+            out["gamma"] = self.gamma
+        if self.params:
+            out["strategy_kwargs"] = dict(self.params)
+        return out
+
 # %% ../nbs/01_weightings.ipynb #6fc7d6f4
 @dataclass
 class DiffusionLoss:
@@ -160,31 +205,53 @@ class DiffusionLoss:
 
 
 def weighted_loss(pred: torch.Tensor, x0: torch.Tensor, eps: torch.Tensor, t, schedule: VPSchedule,
-                  target: str = "eps", strategy: str = "min_snr", gamma: float = 5.0, validate: bool = True,
+                  target: str = "x0", strategy: str | Weighting = "min_snr", gamma: float = 5.0, validate: bool = True,
                   **strategy_kwargs) -> DiffusionLoss:
-    "Weighted MSE of a prediction of kind `target` for the noisy batch built from (x0, eps, t)."
+    """Weighted MSE of a prediction of kind `target` for the noisy batch built from (x0, eps, t). `strategy` is a
+    `Weighting`, or a strategy name with `gamma` and `strategy_kwargs` (the functional form of `loss_weight`)."""
     if pred.shape != x0.shape:
         raise ValueError(f"prediction shape {tuple(pred.shape)} differs from the data shape {tuple(x0.shape)}")
     y = make_target(x0, eps, t, schedule, target)
     dt = torch.promote_types(pred.dtype, torch.float32)  # bf16/fp16 outputs are compared in float32
     mse = (pred.to(dt) - y.to(dt)).pow(2).flatten(1).mean(1)
     snr = schedule.snr(t).to(mse.dtype)
-    weight = loss_weight(snr, strategy, target, gamma, validate=validate, **strategy_kwargs)
+    if isinstance(strategy, Weighting):
+        weight = strategy.weight(snr, target, validate)
+    else:
+        weight = loss_weight(snr, strategy, target, gamma, validate=validate, **strategy_kwargs)
     c = {"eps": snr, "x0": torch.ones_like(snr), "v": snr + 1}[target]
     return DiffusionLoss(loss=(weight * mse).mean(), weight=weight, mse=mse.detach(), mse_x0=(mse / c).detach(),
                          t=t)
 
 
-def diffusion_loss(model, x0: torch.Tensor, schedule: VPSchedule, target: str = "eps", strategy: str = "min_snr",
-                   gamma: float = 5.0, y=None, generator: torch.Generator | None = None, t=None,
-                   validate: bool = True, **strategy_kwargs) -> DiffusionLoss:
-    "Draw t uniformly and ε ~ N(0, I), noise x0, call `model(x_t, t, y)` and return its weighted loss."
+class WeightedLoss:
+    """The paper's training loss (its Eq. 9 with the weights of Appendix B), chosen once: noise clean data x0 with ε at
+    timesteps t, let the network predict its `target`, and weight the MSE by the `weighting`."""
+
+    def __init__(self, schedule: VPSchedule, target: str = "x0", weighting: Weighting = Weighting("min_snr", 5.0)):
+        _check_target(target)
+        self.schedule, self.target, self.weighting = schedule, target, weighting
+
+    def __call__(self, net, x0: torch.Tensor, t, eps: torch.Tensor, y=None, amp: bool = False) -> DiffusionLoss:
+        "The loss of `net(x_t, t, y)` on this batch (the network in bf16 autocast with `amp`)."
+        with torch.autocast(x0.device.type, dtype=torch.bfloat16, enabled=amp):
+            pred = net(self.schedule.add_noise(x0, eps, t), t, y)
+        return weighted_loss(pred, x0, eps, t, self.schedule, self.target, self.weighting, validate=False)
+
+
+def diffusion_loss(model, x0: torch.Tensor, schedule: VPSchedule, target: str = "x0",
+                   strategy: str | Weighting = "min_snr", gamma: float = 5.0, y=None,
+                   generator: torch.Generator | None = None, t=None, validate: bool = True,
+                   **strategy_kwargs) -> DiffusionLoss:
+    "Draw t uniformly and ε ~ N(0, I), and return the `WeightedLoss` of `model(x_t, t, y)`."
     _check_target(target)
+    weighting = strategy if isinstance(strategy, Weighting) else Weighting(strategy, gamma, strategy_kwargs)
     if t is None:
         t = schedule.sample_timesteps(x0.shape[0], generator=generator, device=x0.device)
+    elif validate:
+        schedule.snr(t)  # checks the timesteps
     eps = torch.randn(x0.shape, generator=generator, device=x0.device, dtype=x0.dtype)
-    pred = model(schedule.add_noise(x0, eps, t), t, y)
-    return weighted_loss(pred, x0, eps, t, schedule, target, strategy, gamma, validate=validate, **strategy_kwargs)
+    return WeightedLoss(schedule, target, weighting)(model, x0, t, eps, y)
 
 # %% ../nbs/01_weightings.ipynb #0baf6056
 def bin_sums(t: torch.Tensor, values: torch.Tensor, T: int, bins: int = 10):
