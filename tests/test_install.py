@@ -79,3 +79,20 @@ def test_offline_datasets_installed():
     from minsnr.data import load_fashion_mnist, load_mnist
     assert load_fashion_mnist("test")[0].shape == (10000, 1, 28, 28)
     assert load_mnist("test")[0].shape == (10000, 1, 28, 28)
+
+
+def test_progress_bars_are_widgets_in_a_kernel():
+    """In a notebook's kernel tqdm.auto draws a live widget bar (ipywidgets), not stderr text with a TqdmWarning."""
+    from jupyter_client.manager import start_new_kernel
+    km, kc = start_new_kernel(kernel_name="python3")
+    msgs = []
+    try:
+        reply = kc.execute_interactive("from tqdm.auto import tqdm\nfor _ in tqdm(range(3)): pass", timeout=120,
+                                       output_hook=msgs.append)
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+    assert reply["content"]["status"] == "ok", reply["content"]
+    shown = [m["content"]["data"] for m in msgs if m["msg_type"] == "display_data"]
+    assert any("application/vnd.jupyter.widget-view+json" in d for d in shown), msgs
+    assert not [m for m in msgs if m["msg_type"] == "stream" and m["content"]["name"] == "stderr"], msgs

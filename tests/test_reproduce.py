@@ -42,6 +42,7 @@ def test_failing_notebook_fails_reproduce(tmp_path):
     out = r.stdout + r.stderr
     assert r.returncode == 1, out
     assert "b_broken.ipynb failed in cell [3] ('1 / 0') with ZeroDivisionError" in out, out
+    assert "without encryption" not in out, out                                          # kernels over CurveZMQ
     assert json.loads((tmp_path / "out/a.json").read_text()) == {"profile": "gpu"}      # the parameters arrived
     assert (tmp_path / "out/results/executed/gpu/b_broken.ipynb").exists()              # kept, with the traceback
     assert not (tmp_path / "out/results/executed/gpu/c_never.ipynb").exists()           # stopped at the failure
