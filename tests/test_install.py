@@ -47,7 +47,7 @@ def test_notebooks_keep_papermill_parameters_tag():
 
 
 def test_public_api_contract():
-    """The calls that DESIGN.md declares stable, exactly as external code writes them."""
+    """The public calls that external code relies on (the README's library section), exactly as it writes them."""
     from minsnr.schedules import cosine_schedule
     from minsnr.weightings import loss_weight
     s = cosine_schedule(T=1000)
