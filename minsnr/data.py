@@ -139,7 +139,7 @@ def load_npz(path, images_key: str = "images", labels_key: str = "labels"):
             raise DataError(f"cannot read npz file {path}: {type(e).__name__}: {e}") from e
     return _check_images(images, labels, str(path))
 
-
+# %% ../nbs/04_data.ipynb #296b005b
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 
 
@@ -167,7 +167,7 @@ def load_image_folder(root):
     labels = np.array([i for _, i in files]) if classes else None
     return _check_images(np.stack(arrays), labels, str(root))
 
-
+# %% ../nbs/04_data.ipynb #296b015b
 def load_cifar10(split: str = "train", root=None):
     "CIFAR-10 via torchvision from a folder that already holds it (no download)."
     from torchvision.datasets import CIFAR10
@@ -262,7 +262,7 @@ class ImageData:
         y = None if self.labels is None else self.labels[idx]
         return x, y
 
-
+# %% ../nbs/04_data.ipynb #7d32005b
 def load_dataset(name: str, split: str = "train", root=None, pad_to: int | None = None, hflip: bool = False,
                  subset: int | None = None, path=None) -> ImageData:
     "A dataset by name: fashion_mnist, mnist, cifar10 (from root), npz / folder / latents (from path)."
@@ -286,7 +286,7 @@ def load_dataset(name: str, split: str = "train", root=None, pad_to: int | None 
     ncls = 10 if name in ("fashion_mnist", "mnist", "cifar10") else (0 if labels is None else int(labels.max()) + 1)
     return ImageData(images, labels, ncls, pad_to, hflip, name)
 
-
+# %% ../nbs/04_data.ipynb #7d32015b
 class Batcher:
     """Global batches of indices from per-epoch permutations seeded by (seed, epoch); exactly resumable.
 

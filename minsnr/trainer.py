@@ -27,17 +27,19 @@ from .schedules import SCHEDULES, make_schedule
 from .weightings import STRATEGIES, TARGETS, WeightedLoss, Weighting, bin_sums
 
 # %% auto #0
-__all__ = ['CKPT_RE', 'TrainConfig', 'CheckpointError', 'read_checkpoint', 'load_checkpoint', 'Trainer', 'train',
+__all__ = ['CKPT_RE', 'patch_method', 'TrainConfig', 'Trainer', 'CheckpointError', 'read_checkpoint', 'load_checkpoint', 'train',
            'find_checkpoint', 'load_model']
 
+# %% ../nbs/05_trainer.ipynb #7e1a0302
+def patch_method(cls):
+    """Add the decorated function to `cls` as a method, so that a class reads one method per notebook cell, top to
+    bottom (the idea of fastcore's `@patch`, without the dependency)."""
+    def add(f):
+        setattr(cls, f.__name__, f)
+        return f
+    return add
+
 # %% ../nbs/05_trainer.ipynb #44442e9e
-def _did_you_mean(value, valid) -> str:
-    "'did you mean X? ' for the closest valid name, or ''."
-    import difflib
-    close = difflib.get_close_matches(str(value), [str(v) for v in valid], n=1, cutoff=0.6)
-    return f"did you mean {close[0]!r}? " if close else ""
-
-
 @dataclass
 class TrainConfig:
     "Everything a training run needs; saved as config.json in the run folder."
@@ -88,80 +90,6 @@ class TrainConfig:
     init_from: str | None = None       # start from this checkpoint's weights and EMA (run folder or file)
     init_optimizer: bool = False       # with init_from: also its AdamW state (continue training instead of restarting it)
 
-    def validate(self) -> "TrainConfig":
-        "Check every value; raise ValueError naming the bad value and the valid ones."
-        def bad(key, why):
-            raise ValueError(f"config {key}={getattr(self, key)!r}: {why}")
-        choices = {"data": DATASETS, "schedule": tuple(SCHEDULES), "target": TARGETS, "strategy": STRATEGIES,
-                   "precision": ("auto", "bf16", "fp32")}
-        for key, valid in choices.items():
-            if getattr(self, key) not in valid:
-                bad(key, f"{_did_you_mean(getattr(self, key), valid)}valid values: {', '.join(valid)}")
-        ints = {"T": 2, "steps": 1, "batch_size": 1, "warmup_steps": 0, "log_every": 1, "ckpt_every": 1,
-                "keep_checkpoints": 1, "eval_every": 0, "bins": 1, "seed": 0}
-        for key, lo in ints.items():
-            v = getattr(self, key)
-            if isinstance(v, bool) or not isinstance(v, int) or v < lo:
-                bad(key, f"must be an integer >= {lo}")
-        for key, lo, hi in (("lr", 0, math.inf), ("gamma", 0, math.inf), ("weight_decay", -1e-12, math.inf),
-                            ("ema_decay", -1e-12, 1), ("label_dropout", -1e-12, 1)):
-            v = getattr(self, key)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo < v < hi and not (key == "ema_decay" and v == 1):
-                bad(key, f"must be a number in ({max(lo, 0)}, {hi})" if lo >= 0 else f"must be a number in [0, {hi})")
-        if self.data in ("npz", "folder", "latents") and not self.data_path:
-            bad("data_path", f"data={self.data!r} reads its images from data_path (a file or folder)")
-        if self.ckpt_every % self.log_every:
-            bad("ckpt_every", f"must be a multiple of log_every={self.log_every} (checkpoints are taken at log steps)")
-        if self.T % self.bins:
-            bad("bins", f"must divide T={self.T}")
-        if self.betas is not None and (len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas)):
-            bad("betas", "must be two numbers in [0, 1), or null for the paper's defaults")
-        if self.t_range is not None and not (isinstance(self.t_range, list) and len(self.t_range) == 2 and all(
-                isinstance(v, int) and not isinstance(v, bool) for v in self.t_range) and 0 <= self.t_range[0] < self.t_range[1] <= self.T):
-            bad("t_range", f"must be [lo, hi] with 0 <= lo < hi <= T={self.T}, or null")
-        if self.init_from is not None and not isinstance(self.init_from, str):
-            bad("init_from", "must be a path to a run folder or checkpoint, or null")
-        if self.init_optimizer and not self.init_from:
-            bad("init_optimizer", "needs init_from (the checkpoint whose optimiser state to take)")
-        if self.grad_clip is not None and not self.grad_clip > 0:
-            bad("grad_clip", "must be > 0 or null")
-        if self.image_size is not None and (not isinstance(self.image_size, int) or self.image_size < 1):
-            bad("image_size", "must be a positive integer or null")
-        if not isinstance(self.model, str) or not isinstance(self.model_kwargs, dict) or not isinstance(self.strategy_kwargs, dict):
-            bad("model", "model must be a name and model_kwargs / strategy_kwargs dictionaries")
-        if self.eval_at is not None and (not isinstance(self.eval_at, list) or not all(
-                isinstance(v, int) and not isinstance(v, bool) and 1 <= v for v in self.eval_at)):
-            bad("eval_at", "must be a list of positive integer steps, or null")
-        if not isinstance(self.eval, dict):
-            bad("eval", "must be a dictionary of minsnr.metrics.make_eval_hook keywords")
-        if self.eval_every or self.eval_at:
-            eval_hook_from_config(self.eval)  # unknown or bad keys fail here, before any work
-        if not re.fullmatch(r"[A-Za-z0-9._-]+", self.name):
-            bad("name", "use letters, digits, '.', '_' and '-' only (it names the run folder)")
-        Weighting.from_config(self)  # rejects a bad gamma or strategy_kwargs with loss_weight's message
-        return self
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "TrainConfig":
-        "Build and validate a config from a dict; unknown keys are an error."
-        valid = [f.name for f in dataclasses.fields(cls)]
-        unknown = sorted(set(d) - set(valid))
-        if unknown:
-            hints = "".join(_did_you_mean(k, valid) for k in unknown)
-            raise ValueError(f"unknown config keys {unknown}; {hints}valid keys: {', '.join(valid)}")
-        return cls(**d).validate()
-
-    @classmethod
-    def load(cls, path) -> "TrainConfig":
-        "Read a config.json."
-        try:
-            d = json.loads(Path(path).read_text())
-        except (OSError, json.JSONDecodeError) as e:
-            raise ValueError(f"cannot read config {path}: {e}") from e
-        if not isinstance(d, dict):
-            raise ValueError(f"config {path} must hold a JSON object")
-        return cls.from_dict(d)
-
     @property
     def weighting(self) -> Weighting:
         "The run's loss weighting (strategy, gamma, strategy_kwargs) as one value."
@@ -172,6 +100,93 @@ class TrainConfig:
 
     def save(self, path):
         Path(path).write_text(json.dumps(self.to_dict(), indent=1) + "\n")
+
+# %% ../nbs/05_trainer.ipynb #7e1a0304
+def _did_you_mean(value, valid) -> str:
+    "'did you mean X? ' for the closest valid name, or ''."
+    import difflib
+    close = difflib.get_close_matches(str(value), [str(v) for v in valid], n=1, cutoff=0.6)
+    return f"did you mean {close[0]!r}? " if close else ""
+
+
+@patch_method(TrainConfig)
+def validate(self) -> "TrainConfig":
+    "Check every value; raise ValueError naming the bad value and the valid ones."
+    def bad(key, why):
+        raise ValueError(f"config {key}={getattr(self, key)!r}: {why}")
+    choices = {"data": DATASETS, "schedule": tuple(SCHEDULES), "target": TARGETS, "strategy": STRATEGIES,
+               "precision": ("auto", "bf16", "fp32")}
+    for key, valid in choices.items():
+        if getattr(self, key) not in valid:
+            bad(key, f"{_did_you_mean(getattr(self, key), valid)}valid values: {', '.join(valid)}")
+    ints = {"T": 2, "steps": 1, "batch_size": 1, "warmup_steps": 0, "log_every": 1, "ckpt_every": 1,
+            "keep_checkpoints": 1, "eval_every": 0, "bins": 1, "seed": 0}
+    for key, lo in ints.items():
+        v = getattr(self, key)
+        if isinstance(v, bool) or not isinstance(v, int) or v < lo:
+            bad(key, f"must be an integer >= {lo}")
+    for key, lo, hi in (("lr", 0, math.inf), ("gamma", 0, math.inf), ("weight_decay", -1e-12, math.inf),
+                        ("ema_decay", -1e-12, 1), ("label_dropout", -1e-12, 1)):
+        v = getattr(self, key)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo < v < hi and not (key == "ema_decay" and v == 1):
+            bad(key, f"must be a number in ({max(lo, 0)}, {hi})" if lo >= 0 else f"must be a number in [0, {hi})")
+    if self.data in ("npz", "folder", "latents") and not self.data_path:
+        bad("data_path", f"data={self.data!r} reads its images from data_path (a file or folder)")
+    if self.ckpt_every % self.log_every:
+        bad("ckpt_every", f"must be a multiple of log_every={self.log_every} (checkpoints are taken at log steps)")
+    if self.T % self.bins:
+        bad("bins", f"must divide T={self.T}")
+    if self.betas is not None and (len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas)):
+        bad("betas", "must be two numbers in [0, 1), or null for the paper's defaults")
+    if self.t_range is not None and not (isinstance(self.t_range, list) and len(self.t_range) == 2 and all(
+            isinstance(v, int) and not isinstance(v, bool) for v in self.t_range) and 0 <= self.t_range[0] < self.t_range[1] <= self.T):
+        bad("t_range", f"must be [lo, hi] with 0 <= lo < hi <= T={self.T}, or null")
+    if self.init_from is not None and not isinstance(self.init_from, str):
+        bad("init_from", "must be a path to a run folder or checkpoint, or null")
+    if self.init_optimizer and not self.init_from:
+        bad("init_optimizer", "needs init_from (the checkpoint whose optimiser state to take)")
+    if self.grad_clip is not None and not self.grad_clip > 0:
+        bad("grad_clip", "must be > 0 or null")
+    if self.image_size is not None and (not isinstance(self.image_size, int) or self.image_size < 1):
+        bad("image_size", "must be a positive integer or null")
+    if not isinstance(self.model, str) or not isinstance(self.model_kwargs, dict) or not isinstance(self.strategy_kwargs, dict):
+        bad("model", "model must be a name and model_kwargs / strategy_kwargs dictionaries")
+    if self.eval_at is not None and (not isinstance(self.eval_at, list) or not all(
+            isinstance(v, int) and not isinstance(v, bool) and 1 <= v for v in self.eval_at)):
+        bad("eval_at", "must be a list of positive integer steps, or null")
+    if not isinstance(self.eval, dict):
+        bad("eval", "must be a dictionary of minsnr.metrics.make_eval_hook keywords")
+    if self.eval_every or self.eval_at:
+        eval_hook_from_config(self.eval)  # unknown or bad keys fail here, before any work
+    if not re.fullmatch(r"[A-Za-z0-9._-]+", self.name):
+        bad("name", "use letters, digits, '.', '_' and '-' only (it names the run folder)")
+    Weighting.from_config(self)  # rejects a bad gamma or strategy_kwargs with loss_weight's message
+    return self
+
+# %% ../nbs/05_trainer.ipynb #7e1a0306
+@patch_method(TrainConfig)
+@classmethod
+def from_dict(cls, d: dict) -> "TrainConfig":
+    "Build and validate a config from a dict; unknown keys are an error."
+    valid = [f.name for f in dataclasses.fields(cls)]
+    unknown = sorted(set(d) - set(valid))
+    if unknown:
+        hints = "".join(_did_you_mean(k, valid) for k in unknown)
+        raise ValueError(f"unknown config keys {unknown}; {hints}valid keys: {', '.join(valid)}")
+    return cls(**d).validate()
+
+
+@patch_method(TrainConfig)
+@classmethod
+def load(cls, path) -> "TrainConfig":
+    "Read a config.json."
+    try:
+        d = json.loads(Path(path).read_text())
+    except (OSError, json.JSONDecodeError) as e:
+        raise ValueError(f"cannot read config {path}: {e}") from e
+    if not isinstance(d, dict):
+        raise ValueError(f"config {path} must hold a JSON object")
+    return cls.from_dict(d)
 
 # %% ../nbs/05_trainer.ipynb #80b16255
 def _dist_env():
@@ -186,132 +201,175 @@ def _finite_or_none(v: float):
 CKPT_RE = re.compile(r"step_(\d{8})\.pt$")
 
 
-class _TrainerBase:
-    "Set-up and the training step (see `Trainer`)."
+class Trainer:
+    """Trains `config` into the run folder `out_dir`; `fit(resume=...)` runs it.
+    
+    eval_hook(trainer, step) -> dict | None: called every `eval_every` steps and at the steps in `eval_at`, on rank 0;
+    its dict goes to evals.jsonl.
+    step_hook(trainer, step): called before every step with the number of steps done (for experiments and tests)."""
 
     def __init__(self, config: TrainConfig, out_dir, device=None, eval_hook=None, step_hook=None,
                  progress: bool = True):
-        self.cfg = cfg = config.validate()
-        self.out = Path(out_dir)
-        self.rank, self.world, self.local_rank = _dist_env()
-        if device is None:
-            device = f"cuda:{self.local_rank}" if torch.cuda.is_available() else "cpu"
-        self.device = torch.device(device)
-        if self.device.type == "cuda":
-            torch.cuda.set_device(self.device)
-        if self.world > 1 and not dist.is_initialized():
-            dist.init_process_group("nccl" if self.device.type == "cuda" else "gloo")
-        if cfg.batch_size % self.world:
-            raise ValueError(f"batch_size {cfg.batch_size} is not divisible by the {self.world} processes")
-        if cfg.deterministic:
-            torch.use_deterministic_algorithms(True)
-            os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-        if eval_hook is None and (cfg.eval_every or cfg.eval_at):  # the config's own evaluation (FID, grids)
-            eval_hook = eval_hook_from_config(cfg.eval)
-        self.eval_hook, self.step_hook, self.progress = eval_hook, step_hook, progress
-        self.amp = cfg.precision == "bf16" or (cfg.precision == "auto" and self.device.type == "cuda")
-
-        self.data = load_dataset(cfg.data, "train", cfg.data_root, cfg.image_size, cfg.hflip, cfg.subset,
-                                 cfg.data_path).to(self.device)
-        C, H, W = self.data.shape
-        if H != W:
-            raise ValueError(f"the backbones need square images, the data is {H}x{W}")
-        if cfg.conditional and self.data.labels is None:
-            raise ValueError(f"conditional=true needs labels, and dataset {cfg.data!r} has none")
-        self.num_classes = self.data.num_classes if cfg.conditional else 0
-        torch.manual_seed(cfg.seed)
-        self.model = create_model(cfg.model, H, C, self.num_classes, cfg.T, **cfg.model_kwargs).to(self.device)
-        if cfg.init_from:
-            _, init = load_checkpoint(cfg.init_from)
-            try:
-                self.model.load_state_dict(init["model"])
-            except (RuntimeError, KeyError) as e:
-                raise ValueError(f"init_from={cfg.init_from!r} does not fit model {cfg.model!r}: {str(e)[:300]}") from e
-        self.ema = copy.deepcopy(self.model).requires_grad_(False).eval()
-        if cfg.init_from:
-            self.ema.load_state_dict(init["ema"])
-        betas = tuple(cfg.betas) if cfg.betas else default_betas(cfg.model)
-        self.opt = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, betas=betas, weight_decay=cfg.weight_decay,
-                                     fused=self.device.type == "cuda")
-        if cfg.init_from and cfg.init_optimizer:
-            self.opt.load_state_dict(init["opt"])
-        self.schedule = make_schedule(cfg.schedule, T=cfg.T)
-        self.loss = WeightedLoss(self.schedule, cfg.target, cfg.weighting)
-        self.batcher = Batcher(len(self.data), cfg.batch_size, cfg.seed, self.rank, self.world)
-        self.gen = torch.Generator(device=self.device).manual_seed(cfg.seed + 1)
-        net = self.model
-        if self.world > 1:
-            from torch.nn.parallel import DistributedDataParallel
-            net = DistributedDataParallel(self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None)
-        self.net = torch.compile(net, mode=cfg.compile_mode) if cfg.compile else net
-        self.step = 0
+        self.cfg, self.out = config.validate(), Path(out_dir)
+        self._init_processes(device)                    # 1. the device and the processes (torchrun)
+        self._init_hooks(eval_hook, step_hook, progress)
+        self._load_data()                               # 2. the dataset, on the device
+        self._build_network()                           # 3. network, EMA, AdamW (or a checkpoint's), compile / DDP
+        self._init_diffusion()                          # 4. schedule, loss, batch order, noise
+        self.step, self.diverged_at_step = 0, None
         self._verified = set()  # (name, size, mtime) of the checkpoints known to read
-        self._reset_accumulators()
         self._bad = torch.tensor(-1, device=self.device)  # first step whose loss was not finite (-1: none yet)
-        self.diverged_at_step = None
+        self._reset_accumulators()
 
-    # -- helpers ---------------------------------------------------------------------------------------
     @property
     def is_main(self) -> bool:
         return self.rank == 0
 
-    def eval_due(self, step: int) -> bool:
-        "Whether `step` (steps done) is an evaluation point: a multiple of `eval_every` or listed in `eval_at`."
-        e = self.cfg.eval_every
-        return bool(e and step % e == 0) or step in (self.cfg.eval_at or ())
+# %% ../nbs/05_trainer.ipynb #7e1a0202
+@patch_method(Trainer)
+def _init_processes(self, device):
+    "The device (cuda:LOCAL_RANK under torchrun), the process group, determinism."
+    cfg = self.cfg
+    self.rank, self.world, self.local_rank = _dist_env()
+    if device is None:
+        device = f"cuda:{self.local_rank}" if torch.cuda.is_available() else "cpu"
+    self.device = torch.device(device)
+    if self.device.type == "cuda":
+        torch.cuda.set_device(self.device)
+    if self.world > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if self.device.type == "cuda" else "gloo")
+    if cfg.batch_size % self.world:
+        raise ValueError(f"batch_size {cfg.batch_size} is not divisible by the {self.world} processes")
+    if cfg.deterministic:
+        torch.use_deterministic_algorithms(True)
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    self.amp = cfg.precision == "bf16" or (cfg.precision == "auto" and self.device.type == "cuda")
 
-    def ema_decay_at(self, step: int) -> float:
-        "The EMA decay used in the update after `step` steps: `ema_decay`, or with `ema_warmup` the smaller of it and (1+step)/(10+step)."
-        d = self.cfg.ema_decay
-        return min(d, (1 + step) / (10 + step)) if self.cfg.ema_warmup else d
 
-    def lr_at(self, step: int) -> float:
-        "Linear warm-up over `warmup_steps`, then constant (the paper's schedule)."
-        w = self.cfg.warmup_steps
-        return self.cfg.lr * min(1.0, (step + 1) / w) if w else self.cfg.lr
+@patch_method(Trainer)
+def _init_hooks(self, eval_hook, step_hook, progress):
+    "The evaluation hook: the one given, else the config's own (FID, grids) when it schedules evaluations."
+    if eval_hook is None and (self.cfg.eval_every or self.cfg.eval_at):
+        eval_hook = eval_hook_from_config(self.cfg.eval)
+    self.eval_hook, self.step_hook, self.progress = eval_hook, step_hook, progress
 
-    def _reset_accumulators(self):
-        z = lambda n: torch.zeros(n, dtype=torch.float64, device=self.device)
-        self._acc = {"loss": z(1), "mse": z(1), "n": z(1), "bin_sum": z(self.cfg.bins), "bin_n": z(self.cfg.bins)}
-        self._t0, self._steps_in_window = time.perf_counter(), 0
 
-    # -- one step --------------------------------------------------------------------------------------
-    def train_step(self):
-        cfg, dev = self.cfg, self.device
-        idx, flip = self.batcher.next()
-        x0, y = self.data.get(idx, flip)
-        B, per = cfg.batch_size, cfg.batch_size // self.world
-        share = slice(self.rank * per, (self.rank + 1) * per)
-        lo, hi = cfg.t_range or (0, cfg.T)
-        t = torch.randint(lo, hi, (B,), generator=self.gen, device=dev)[share]
-        eps = torch.randn((B, *x0.shape[1:]), generator=self.gen, device=dev)[share]
-        if self.num_classes:
-            drop = torch.rand(B, generator=self.gen, device=dev)[share] < cfg.label_dropout
-            y = torch.where(drop, torch.full_like(y, self.num_classes), y)
-        else:
-            y = None
-        out = self.loss(self.net, x0, t, eps, y, amp=self.amp)
-        out.loss.backward()
-        if cfg.grad_clip:
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
-        for g in self.opt.param_groups:
-            g["lr"] = self.lr_at(self.step)
-        self.opt.step()
-        self.opt.zero_grad(set_to_none=True)
-        with torch.no_grad():
-            ema_p, p = list(self.ema.parameters()), list(self.model.parameters())
-            torch._foreach_lerp_(ema_p, p, 1.0 - self.ema_decay_at(self.step))
-            for eb, b in zip(self.ema.buffers(), self.model.buffers()):
-                eb.copy_(b)
-            a = self._acc
-            a["loss"] += out.loss.detach() * len(t); a["mse"] += out.mse.sum(); a["n"] += len(t)
-            s, n = bin_sums(t, out.mse_x0, cfg.T, cfg.bins)
-            a["bin_sum"] += s; a["bin_n"] += n
-            nonfinite = ~torch.isfinite(out.loss.detach())
-            self._bad = torch.where((self._bad < 0) & nonfinite, torch.tensor(self.step + 1, device=dev), self._bad)
-        self.step += 1
-        self._steps_in_window += 1
-        return out
+@patch_method(Trainer)
+def _load_data(self):
+    "The training images (and labels) on the device."
+    cfg = self.cfg
+    self.data = load_dataset(cfg.data, "train", cfg.data_root, cfg.image_size, cfg.hflip, cfg.subset,
+                             cfg.data_path).to(self.device)
+    C, H, W = self.data.shape
+    if H != W:
+        raise ValueError(f"the backbones need square images, the data is {H}x{W}")
+    if cfg.conditional and self.data.labels is None:
+        raise ValueError(f"conditional=true needs labels, and dataset {cfg.data!r} has none")
+    self.num_classes = self.data.num_classes if cfg.conditional else 0
+
+# %% ../nbs/05_trainer.ipynb #7e1a0203
+@patch_method(Trainer)
+def _build_network(self):
+    "The backbone, its EMA and AdamW (the model's own betas unless the config sets them), from `init_from` if given."
+    cfg, (C, H, _) = self.cfg, self.data.shape
+    torch.manual_seed(cfg.seed)
+    self.model = create_model(cfg.model, H, C, self.num_classes, cfg.T, **cfg.model_kwargs).to(self.device)
+    init = load_checkpoint(cfg.init_from)[1] if cfg.init_from else None
+    if init is not None:
+        try:
+            self.model.load_state_dict(init["model"])
+        except (RuntimeError, KeyError) as e:
+            raise ValueError(f"init_from={cfg.init_from!r} does not fit model {cfg.model!r}: {str(e)[:300]}") from e
+    self.ema = copy.deepcopy(self.model).requires_grad_(False).eval()
+    if init is not None:
+        self.ema.load_state_dict(init["ema"])
+    betas = tuple(cfg.betas) if cfg.betas else default_betas(cfg.model)
+    self.opt = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, betas=betas, weight_decay=cfg.weight_decay,
+                                 fused=self.device.type == "cuda")
+    if init is not None and cfg.init_optimizer:
+        self.opt.load_state_dict(init["opt"])
+    net = self.model
+    if self.world > 1:
+        from torch.nn.parallel import DistributedDataParallel
+        net = DistributedDataParallel(self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None)
+    self.net = torch.compile(net, mode=cfg.compile_mode) if cfg.compile else net
+
+
+@patch_method(Trainer)
+def _init_diffusion(self):
+    "The noise schedule, the weighted loss, the order of the batches and the generator of timesteps and noise."
+    cfg = self.cfg
+    self.schedule = make_schedule(cfg.schedule, T=cfg.T)
+    self.loss = WeightedLoss(self.schedule, cfg.target, cfg.weighting)
+    self.batcher = Batcher(len(self.data), cfg.batch_size, cfg.seed, self.rank, self.world)
+    self.gen = torch.Generator(device=self.device).manual_seed(cfg.seed + 1)
+
+# %% ../nbs/05_trainer.ipynb #7e1a0205
+@patch_method(Trainer)
+def eval_due(self, step: int) -> bool:
+    "Whether `step` (steps done) is an evaluation point: a multiple of `eval_every` or listed in `eval_at`."
+    e = self.cfg.eval_every
+    return bool(e and step % e == 0) or step in (self.cfg.eval_at or ())
+
+
+@patch_method(Trainer)
+def ema_decay_at(self, step: int) -> float:
+    "The EMA decay used in the update after `step` steps: `ema_decay`, or with `ema_warmup` the smaller of it and (1+step)/(10+step)."
+    d = self.cfg.ema_decay
+    return min(d, (1 + step) / (10 + step)) if self.cfg.ema_warmup else d
+
+
+@patch_method(Trainer)
+def lr_at(self, step: int) -> float:
+    "Linear warm-up over `warmup_steps`, then constant (the paper's schedule)."
+    w = self.cfg.warmup_steps
+    return self.cfg.lr * min(1.0, (step + 1) / w) if w else self.cfg.lr
+
+
+@patch_method(Trainer)
+def _reset_accumulators(self):
+    z = lambda n: torch.zeros(n, dtype=torch.float64, device=self.device)
+    self._acc = {"loss": z(1), "mse": z(1), "n": z(1), "bin_sum": z(self.cfg.bins), "bin_n": z(self.cfg.bins)}
+    self._t0, self._steps_in_window = time.perf_counter(), 0
+
+# %% ../nbs/05_trainer.ipynb #7e1a0206
+@patch_method(Trainer)
+def train_step(self):
+    cfg, dev = self.cfg, self.device
+    idx, flip = self.batcher.next()
+    x0, y = self.data.get(idx, flip)
+    B, per = cfg.batch_size, cfg.batch_size // self.world
+    share = slice(self.rank * per, (self.rank + 1) * per)
+    lo, hi = cfg.t_range or (0, cfg.T)
+    t = torch.randint(lo, hi, (B,), generator=self.gen, device=dev)[share]
+    eps = torch.randn((B, *x0.shape[1:]), generator=self.gen, device=dev)[share]
+    if self.num_classes:
+        drop = torch.rand(B, generator=self.gen, device=dev)[share] < cfg.label_dropout
+        y = torch.where(drop, torch.full_like(y, self.num_classes), y)
+    else:
+        y = None
+    out = self.loss(self.net, x0, t, eps, y, amp=self.amp)
+    out.loss.backward()
+    if cfg.grad_clip:
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
+    for g in self.opt.param_groups:
+        g["lr"] = self.lr_at(self.step)
+    self.opt.step()
+    self.opt.zero_grad(set_to_none=True)
+    with torch.no_grad():
+        ema_p, p = list(self.ema.parameters()), list(self.model.parameters())
+        torch._foreach_lerp_(ema_p, p, 1.0 - self.ema_decay_at(self.step))
+        for eb, b in zip(self.ema.buffers(), self.model.buffers()):
+            eb.copy_(b)
+        a = self._acc
+        a["loss"] += out.loss.detach() * len(t); a["mse"] += out.mse.sum(); a["n"] += len(t)
+        s, n = bin_sums(t, out.mse_x0, cfg.T, cfg.bins)
+        a["bin_sum"] += s; a["bin_n"] += n
+        nonfinite = ~torch.isfinite(out.loss.detach())
+        self._bad = torch.where((self._bad < 0) & nonfinite, torch.tensor(self.step + 1, device=dev), self._bad)
+    self.step += 1
+    self._steps_in_window += 1
+    return out
 
 # %% ../nbs/05_trainer.ipynb #e5993ba0
 class CheckpointError(ValueError):
@@ -375,185 +433,196 @@ def load_checkpoint(path, map_location="cpu", set_aside: bool = False) -> tuple[
     raise FileNotFoundError(f"no checkpoints in {d} (checkpoints are not committed: train the run first)")
 
 # %% ../nbs/05_trainer.ipynb #084c17f5
-class _TrainerState(_TrainerBase):
-    "Logging, checkpoints and resume (see `Trainer`)."
-    def _reduce(self, v: torch.Tensor) -> torch.Tensor:
-        if self.world > 1:
-            dist.all_reduce(v)
-        return v
+@patch_method(Trainer)
+def _reduce(self, v: torch.Tensor) -> torch.Tensor:
+    if self.world > 1:
+        dist.all_reduce(v)
+    return v
 
-    def _log(self) -> dict:
-        a = {k: self._reduce(v.clone()) for k, v in self._acc.items()}
-        bad = self._bad.clone()
-        if self.world > 1:
-            bad = torch.where(bad < 0, torch.tensor(2**62, device=self.device), bad)
-            dist.all_reduce(bad, op=dist.ReduceOp.MIN)
-            bad = torch.where(bad == 2**62, torch.tensor(-1, device=self.device), bad)
-        if self.device.type == "cuda":
-            torch.cuda.synchronize()
-        dt = time.perf_counter() - self._t0
-        n = a["n"].item()
-        bins = (a["bin_sum"] / a["bin_n"].clamp(min=1)).tolist()
-        row = {"step": self.step, "loss": _finite_or_none(a["loss"].item() / n), "mse": _finite_or_none(a["mse"].item() / n),
-               "mse_x0_bins": [_finite_or_none(v) if c else None for v, c in zip(bins, a["bin_n"].tolist())],
-               "lr": self.lr_at(self.step - 1), "images_per_s": round(self._steps_in_window * self.cfg.batch_size / dt, 1)}
-        if int(bad) >= 0:
-            self.diverged_at_step = int(bad)
-            row["diverged_at_step"] = self.diverged_at_step
-        if self.is_main:
-            with open(self.out / "metrics.jsonl", "a") as f:
-                f.write(json.dumps(row) + "\n")
-        self._reset_accumulators()
-        return row
 
-    def _ckpt_dir(self) -> Path:
-        return self.out / "checkpoints"
+@patch_method(Trainer)
+def _log(self) -> dict:
+    a = {k: self._reduce(v.clone()) for k, v in self._acc.items()}
+    bad = self._bad.clone()
+    if self.world > 1:
+        bad = torch.where(bad < 0, torch.tensor(2**62, device=self.device), bad)
+        dist.all_reduce(bad, op=dist.ReduceOp.MIN)
+        bad = torch.where(bad == 2**62, torch.tensor(-1, device=self.device), bad)
+    if self.device.type == "cuda":
+        torch.cuda.synchronize()
+    dt = time.perf_counter() - self._t0
+    n = a["n"].item()
+    bins = (a["bin_sum"] / a["bin_n"].clamp(min=1)).tolist()
+    row = {"step": self.step, "loss": _finite_or_none(a["loss"].item() / n), "mse": _finite_or_none(a["mse"].item() / n),
+           "mse_x0_bins": [_finite_or_none(v) if c else None for v, c in zip(bins, a["bin_n"].tolist())],
+           "lr": self.lr_at(self.step - 1), "images_per_s": round(self._steps_in_window * self.cfg.batch_size / dt, 1)}
+    if int(bad) >= 0:
+        self.diverged_at_step = int(bad)
+        row["diverged_at_step"] = self.diverged_at_step
+    if self.is_main:
+        with open(self.out / "metrics.jsonl", "a") as f:
+            f.write(json.dumps(row) + "\n")
+    self._reset_accumulators()
+    return row
 
-    def checkpoint(self):
-        """Write the full state atomically (rank 0) and read it back; then keep the newest `keep_checkpoints` that
-        read, setting aside any that do not."""
-        if self.is_main:
-            d = self._ckpt_dir(); d.mkdir(parents=True, exist_ok=True)
-            state = {"format": 1, "step": self.step, "config": self.cfg.to_dict(),
-                     "data_shape": list(self.data.shape), "num_classes": self.num_classes,
-                     "model": self.model.state_dict(), "ema": self.ema.state_dict(), "opt": self.opt.state_dict(),
-                     "batcher": self.batcher.state_dict(), "gen": self.gen.get_state(),
-                     "cpu_rng": torch.get_rng_state(),
-                     "cuda_rng": torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else None}
-            path = d / f"step_{self.step:08d}.pt"
-            tmp = path.with_suffix(".tmp")
-            with open(tmp, "wb") as f:
-                torch.save(state, f)
-                f.flush(); os.fsync(f.fileno())
-            os.replace(tmp, path)
-            self._readable(path)  # verified now, so that it counts below (or is set aside)
-            kept = 0
-            for old in _checkpoint_files(d):
-                if kept >= self.cfg.keep_checkpoints:
-                    old.unlink()
-                elif self._readable(old):
-                    kept += 1
-        if self.world > 1:
-            dist.barrier()
+# %% ../nbs/05_trainer.ipynb #7e1a0208
+@patch_method(Trainer)
+def _ckpt_dir(self) -> Path:
+    return self.out / "checkpoints"
 
-    def _readable(self, path: Path) -> bool:
-        "Whether a checkpoint reads (each file is read once); one that does not is set aside."
-        st = path.stat()
-        key = (path.name, st.st_size, st.st_mtime_ns)
-        if key not in self._verified:
-            try:
-                read_checkpoint(path)
-            except CheckpointError as e:
-                _set_aside(path, str(e))
-                return False
-            self._verified.add(key)
-        return True
 
-    def _load_latest(self) -> dict | None:
-        "The newest checkpoint of the run folder that reads (unreadable ones are set aside), or None."
+@patch_method(Trainer)
+def checkpoint(self):
+    """Write the full state atomically (rank 0) and read it back; then keep the newest `keep_checkpoints` that
+    read, setting aside any that do not."""
+    if self.is_main:
+        d = self._ckpt_dir(); d.mkdir(parents=True, exist_ok=True)
+        state = {"format": 1, "step": self.step, "config": self.cfg.to_dict(),
+                 "data_shape": list(self.data.shape), "num_classes": self.num_classes,
+                 "model": self.model.state_dict(), "ema": self.ema.state_dict(), "opt": self.opt.state_dict(),
+                 "batcher": self.batcher.state_dict(), "gen": self.gen.get_state(),
+                 "cpu_rng": torch.get_rng_state(),
+                 "cuda_rng": torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else None}
+        path = d / f"step_{self.step:08d}.pt"
+        tmp = path.with_suffix(".tmp")
+        with open(tmp, "wb") as f:
+            torch.save(state, f)
+            f.flush(); os.fsync(f.fileno())
+        os.replace(tmp, path)
+        self._readable(path)  # verified now, so that it counts below (or is set aside)
+        kept = 0
+        for old in _checkpoint_files(d):
+            if kept >= self.cfg.keep_checkpoints:
+                old.unlink()
+            elif self._readable(old):
+                kept += 1
+    if self.world > 1:
+        dist.barrier()
+
+
+@patch_method(Trainer)
+def _readable(self, path: Path) -> bool:
+    "Whether a checkpoint reads (each file is read once); one that does not is set aside."
+    st = path.stat()
+    key = (path.name, st.st_size, st.st_mtime_ns)
+    if key not in self._verified:
         try:
-            path, state = load_checkpoint(self.out, self.device, set_aside=self.is_main)
-        except (FileNotFoundError, CheckpointError):
-            return None
-        st = path.stat()
-        self._verified.add((path.name, st.st_size, st.st_mtime_ns))
-        return state
+            read_checkpoint(path)
+        except CheckpointError as e:
+            _set_aside(path, str(e))
+            return False
+        self._verified.add(key)
+    return True
 
-    def _restore(self, state: dict):
-        old = {k: v for k, v in state["config"].items() if k != "steps"}
-        new = {k: v for k, v in self.cfg.to_dict().items() if k != "steps"}
-        diff = sorted(k for k in new if old.get(k) != new[k])
-        if diff:
-            what = "; ".join(f"{k}={new[k]!r}, the checkpoint's {old.get(k)!r}" for k in diff)
-            raise ValueError(f"cannot resume {self.out}: the config differs from the checkpoint's in {diff} ({what}; "
-                             f"only 'steps' may change on resume)")
-        self.model.load_state_dict(state["model"]); self.ema.load_state_dict(state["ema"])
-        self.opt.load_state_dict(state["opt"]); self.batcher.load_state_dict(state["batcher"])
-        self.gen.set_state(state["gen"].cpu()); torch.set_rng_state(state["cpu_rng"].cpu())
-        if state.get("cuda_rng") is not None and self.device.type == "cuda":
-            torch.cuda.set_rng_state(state["cuda_rng"].cpu(), self.device)
-        self.step = state["step"]
+# %% ../nbs/05_trainer.ipynb #7e1a020a
+@patch_method(Trainer)
+def _load_latest(self) -> dict | None:
+    "The newest checkpoint of the run folder that reads (unreadable ones are set aside), or None."
+    try:
+        path, state = load_checkpoint(self.out, self.device, set_aside=self.is_main)
+    except (FileNotFoundError, CheckpointError):
+        return None
+    st = path.stat()
+    self._verified.add((path.name, st.st_size, st.st_mtime_ns))
+    return state
 
-    def _truncate_logs(self):
-        for name in ("metrics.jsonl", "evals.jsonl"):
-            p = self.out / name
-            if p.exists():
-                keep = [l for l in p.read_text().splitlines() if l.strip() and json.loads(l)["step"] <= self.step]
-                p.write_text("".join(l + "\n" for l in keep))
 
-    def _write_provenance(self, status: str, wall: float, started: str):
-        if self.is_main:
-            info = provenance({"status": status, "steps_done": self.step, "diverged_at_step": self.diverged_at_step,
-                               "wall_time_s": round(wall, 1), "started_utc": started, "processes": self.world,
-                               "params": sum(p.numel() for p in self.model.parameters())})
-            (self.out / "provenance.json").write_text(json.dumps(info, indent=1) + "\n")
+@patch_method(Trainer)
+def _restore(self, state: dict):
+    old = {k: v for k, v in state["config"].items() if k != "steps"}
+    new = {k: v for k, v in self.cfg.to_dict().items() if k != "steps"}
+    diff = sorted(k for k in new if old.get(k) != new[k])
+    if diff:
+        what = "; ".join(f"{k}={new[k]!r}, the checkpoint's {old.get(k)!r}" for k in diff)
+        raise ValueError(f"cannot resume {self.out}: the config differs from the checkpoint's in {diff} ({what}; "
+                         f"only 'steps' may change on resume)")
+    self.model.load_state_dict(state["model"]); self.ema.load_state_dict(state["ema"])
+    self.opt.load_state_dict(state["opt"]); self.batcher.load_state_dict(state["batcher"])
+    self.gen.set_state(state["gen"].cpu()); torch.set_rng_state(state["cpu_rng"].cpu())
+    if state.get("cuda_rng") is not None and self.device.type == "cuda":
+        torch.cuda.set_rng_state(state["cuda_rng"].cpu(), self.device)
+    self.step = state["step"]
+
+
+@patch_method(Trainer)
+def _truncate_logs(self):
+    for name in ("metrics.jsonl", "evals.jsonl"):
+        p = self.out / name
+        if p.exists():
+            keep = [l for l in p.read_text().splitlines() if l.strip() and json.loads(l)["step"] <= self.step]
+            p.write_text("".join(l + "\n" for l in keep))
+
+
+@patch_method(Trainer)
+def _write_provenance(self, status: str, wall: float, started: str):
+    if self.is_main:
+        info = provenance({"status": status, "steps_done": self.step, "diverged_at_step": self.diverged_at_step,
+                           "wall_time_s": round(wall, 1), "started_utc": started, "processes": self.world,
+                           "params": sum(p.numel() for p in self.model.parameters())})
+        (self.out / "provenance.json").write_text(json.dumps(info, indent=1) + "\n")
 
 # %% ../nbs/05_trainer.ipynb #77de1134
-class Trainer(_TrainerState):
-    """Trains `config` into the run folder `out_dir`; `fit(resume=...)` runs it.
-
-    eval_hook(trainer, step) -> dict | None: called every `eval_every` steps and at the steps in `eval_at`, on rank 0;
-    its dict goes to evals.jsonl.
-    step_hook(trainer, step): called before every step with the number of steps done (for experiments and tests)."""
-
-    def fit(self, resume: bool = False) -> dict:
-        """Train to `config.steps`. With `resume`, continue from the newest good checkpoint in the run folder
-        (starting fresh if there is none). Returns a summary dict."""
-        import datetime
-        cfg = self.cfg
-        started = datetime.datetime.now(datetime.timezone.utc).isoformat()
-        self.out.mkdir(parents=True, exist_ok=True)
-        state = self._load_latest() if resume else None
-        if state is not None:
-            self._restore(state)
-            if self.is_main:
-                self._truncate_logs()
-        elif self.is_main:
-            if not resume and any(self._ckpt_dir().glob("step_*.pt")):
-                raise FileExistsError(f"{self.out} already holds a run; resume it (--resume) or choose another folder")
-            for name in ("metrics.jsonl", "evals.jsonl"):
-                (self.out / name).unlink(missing_ok=True)
+@patch_method(Trainer)
+def fit(self, resume: bool = False) -> dict:
+    """Train to `config.steps`. With `resume`, continue from the newest good checkpoint in the run folder
+    (starting fresh if there is none). Returns a summary dict."""
+    import datetime
+    cfg = self.cfg
+    started = datetime.datetime.now(datetime.timezone.utc).isoformat()
+    self.out.mkdir(parents=True, exist_ok=True)
+    state = self._load_latest() if resume else None
+    if state is not None:
+        self._restore(state)
         if self.is_main:
-            cfg.save(self.out / "config.json")
-        if self.world > 1:
-            dist.barrier()
-        t_start = time.perf_counter()
-        self._write_provenance("running", 0.0, started)
-        self._reset_accumulators()
-        bar = tqdm(total=cfg.steps, initial=self.step, disable=not (self.progress and self.is_main), unit="step",
-                   desc=cfg.name, dynamic_ncols=True)
-        status = "finished"
-        while self.step < cfg.steps:
-            if self.step_hook is not None:
-                self.step_hook(self, self.step)
-            self.train_step()
-            bar.update(1)
-            if self.step % cfg.log_every == 0 or self.step == cfg.steps:
-                row = self._log()
-                bar.set_postfix(loss=f"{row['loss']:.4g}" if row["loss"] is not None else "nan",
-                                img_s=row["images_per_s"])
-                if self.diverged_at_step is not None:
-                    status = "diverged"
-                    break
-                if self.step % cfg.ckpt_every == 0 or self.step == cfg.steps:
-                    self.checkpoint()
-            if self.eval_hook is not None and self.eval_due(self.step):
-                self.evaluate()
-        bar.close()
-        wall = time.perf_counter() - t_start
-        self._write_provenance(status, wall, started)
-        return {"status": status, "steps": self.step, "diverged_at_step": self.diverged_at_step,
-                "wall_time_s": wall, "out_dir": str(self.out)}
+            self._truncate_logs()
+    elif self.is_main:
+        if not resume and any(self._ckpt_dir().glob("step_*.pt")):
+            raise FileExistsError(f"{self.out} already holds a run; resume it (--resume) or choose another folder")
+        for name in ("metrics.jsonl", "evals.jsonl"):
+            (self.out / name).unlink(missing_ok=True)
+    if self.is_main:
+        cfg.save(self.out / "config.json")
+    if self.world > 1:
+        dist.barrier()
+    t_start = time.perf_counter()
+    self._write_provenance("running", 0.0, started)
+    self._reset_accumulators()
+    bar = tqdm(total=cfg.steps, initial=self.step, disable=not (self.progress and self.is_main), unit="step",
+               desc=cfg.name, dynamic_ncols=True)
+    status = "finished"
+    while self.step < cfg.steps:
+        if self.step_hook is not None:
+            self.step_hook(self, self.step)
+        self.train_step()
+        bar.update(1)
+        if self.step % cfg.log_every == 0 or self.step == cfg.steps:
+            row = self._log()
+            bar.set_postfix(loss=f"{row['loss']:.4g}" if row["loss"] is not None else "nan",
+                            img_s=row["images_per_s"])
+            if self.diverged_at_step is not None:
+                status = "diverged"
+                break
+            if self.step % cfg.ckpt_every == 0 or self.step == cfg.steps:
+                self.checkpoint()
+        if self.eval_hook is not None and self.eval_due(self.step):
+            self.evaluate()
+    bar.close()
+    wall = time.perf_counter() - t_start
+    self._write_provenance(status, wall, started)
+    return {"status": status, "steps": self.step, "diverged_at_step": self.diverged_at_step,
+            "wall_time_s": wall, "out_dir": str(self.out)}
 
-    def evaluate(self):
-        "Run the eval hook (rank 0) and append its result to evals.jsonl."
-        if self.is_main and self.eval_hook is not None:
-            res = self.eval_hook(self, self.step)
-            if res:
-                with open(self.out / "evals.jsonl", "a") as f:
-                    f.write(json.dumps({"step": self.step, **res}) + "\n")
-        if self.world > 1:
-            dist.barrier()
+# %% ../nbs/05_trainer.ipynb #7e1a020c
+@patch_method(Trainer)
+def evaluate(self):
+    "Run the eval hook (rank 0) and append its result to evals.jsonl."
+    if self.is_main and self.eval_hook is not None:
+        res = self.eval_hook(self, self.step)
+        if res:
+            with open(self.out / "evals.jsonl", "a") as f:
+                f.write(json.dumps({"step": self.step, **res}) + "\n")
+    if self.world > 1:
+        dist.barrier()
 
 
 def train(config: TrainConfig | dict, out_dir, resume: bool = False, **kwargs) -> dict:

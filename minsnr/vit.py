@@ -51,7 +51,7 @@ def check_backbone_call(x: torch.Tensor, t: torch.Tensor, y, in_chans: int, img_
                          f"got {int(y.min())}..{int(y.max())}")
     return y
 
-
+# %% ../nbs/02_vit.ipynb #40ff005b
 class ViT(nn.Module):
     """The paper's ViT denoiser, called as `model(x_t, t, y)`.
 
