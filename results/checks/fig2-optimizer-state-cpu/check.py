@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 
 from minsnr.data import load_dataset
-from minsnr.models import provenance
+from minsnr.provenance import provenance
 from minsnr.pareto import bin_mse
 from minsnr.schedules import cosine_schedule
 from minsnr.trainer import load_model, train
