@@ -13,7 +13,6 @@ from torch import nn
 
 from .unet import UNet
 from .vit import VIT_SIZES, ViT, vit
-from .provenance import provenance  # noqa: F401 - still imported from here by minsnr.trainer
 
 UNET_CONFIGS = {
     "unet_adm": dict(model_channels=192, channel_mult=(1, 2, 2, 2), num_res_blocks=3, attention_resolutions=(16, 8),

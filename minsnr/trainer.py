@@ -22,7 +22,8 @@ from tqdm.auto import tqdm
 
 from .data import Batcher, DATASETS, load_dataset
 from .metrics import eval_hook_from_config
-from .models import create_model, default_betas, provenance
+from .models import create_model, default_betas
+from .provenance import provenance
 from .schedules import SCHEDULES, make_schedule
 from .weightings import STRATEGIES, TARGETS, WeightedLoss, Weighting, bin_sums
 
