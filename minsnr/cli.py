@@ -171,7 +171,7 @@ def _cmd_reproduce(args) -> int:
     print(f"figures: {paths.figures}\ntables: {paths.tables}\nexecuted notebooks: {paths.root / 'results/executed'}")
     return 0
 
-
+# %% ../nbs/14_cli.ipynb #7e1a0502
 def _positive_int(s: str) -> int:
     try:
         v = int(s)
@@ -188,12 +188,8 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="minsnr", description="Min-SNR-γ diffusion training and reproduction. A user error (a bad value, "
-                "a missing or unreadable file) ends with one line on stderr and exit status 2.")
-    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--debug", action="store_true", help="show the traceback of an error, not just its message")
+def _add_train(sub, common):
+    "The `minsnr train` command and its arguments."
     t = sub.add_parser("train", parents=[common], help="train a diffusion model from a JSON config",
                        description="Train one run. The config is a JSON object with the fields of "
                                    "minsnr.trainer.TrainConfig (data, model, target, strategy, gamma, steps, "
@@ -210,6 +206,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     t.set_defaults(func=_cmd_train)
 
+
+def _add_sample(sub, common):
+    "The `minsnr sample` command and its arguments."
     sp = sub.add_parser("sample", parents=[common], help="sample images from a trained run (EMA weights)",
                         description="Draw samples from a run's newest checkpoint (or a given checkpoint file) with the "
                                     "EMA weights, as the paper evaluates; sample i always starts from the same noise "
@@ -231,6 +230,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--quiet", action="store_true", help="no progress bar")
     sp.set_defaults(func=_cmd_sample)
 
+# %% ../nbs/14_cli.ipynb #7e1a0503
+def _add_fid(sub, common):
+    "The `minsnr fid` command and its arguments."
     fp = sub.add_parser("fid", parents=[common], help="FID and KID between two image sets",
                         description="FID/KID with torch-fidelity's standard Inception network (offline weights from "
                                     "the set-up). Each set is an .npz of uint8 images, an image folder, or a dataset "
@@ -244,6 +246,9 @@ def build_parser() -> argparse.ArgumentParser:
     fp.add_argument("--quiet", action="store_true", help="no progress bar")
     fp.set_defaults(func=_cmd_fid)
 
+
+def _add_sweep(sub, common):
+    "The `minsnr sweep` command and its arguments."
     sw = sub.add_parser("sweep", parents=[common],
                         help="train every run of a plan (skips finished runs, resumes interrupted ones)",
                         description="Train a plan of runs, each as its own `minsnr train --resume` process: finished "
@@ -261,6 +266,9 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--quiet", action="store_true", help="no progress bar")
     sw.set_defaults(func=_cmd_sweep)
 
+
+def _add_reproduce(sub, common):
+    "The `minsnr reproduce` command and its arguments."
     rp = sub.add_parser("reproduce", parents=[common],
                         help="execute the experiment notebooks (every figure and table) with papermill",
                         description="Execute nbs/experiments/*.ipynb in order with papermill. --profile quick: tiny "
@@ -275,6 +283,16 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--notebooks", help="folder of experiment notebooks (default: nbs/experiments of the repository)")
     rp.add_argument("--quiet", action="store_true", help="no per-cell progress bars")
     rp.set_defaults(func=_cmd_reproduce)
+
+# %% ../nbs/14_cli.ipynb #7e1a0505
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="minsnr", description="Min-SNR-γ diffusion training and reproduction. A user error (a bad value, "
+                "a missing or unreadable file) ends with one line on stderr and exit status 2.")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", help="show the traceback of an error, not just its message")
+    for add in (_add_train, _add_sample, _add_fid, _add_sweep, _add_reproduce):
+        add(sub, common)
     return p
 
 # %% ../nbs/14_cli.ipynb #89059dc4

@@ -83,7 +83,32 @@ def _slots(gpus, per_gpu: int, workers: int) -> list:
     gpus = [int(g) for g in gpus]
     return [g for g in gpus for _ in range(per_gpu)] if gpus else [None] * workers
 
+# %% ../nbs/10_runs.ipynb #7e1a0602
+def _start_run(cfg: dict, runs_dir: Path, gpu, threads: int, env: dict | None):
+    "Start one run as its own `minsnr train --resume` process on `gpu` (or the CPU): (process, its open log)."
+    d = runs_dir / cfg["name"]; d.mkdir(parents=True, exist_ok=True)
+    (d / "plan_config.json").write_text(json.dumps(cfg, indent=1) + "\n")
+    e = {**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"}
+    e.setdefault("OMP_NUM_THREADS", str(threads))  # the CPU cores shared among the runs
+    if gpu is not None:
+        e["CUDA_VISIBLE_DEVICES"] = str(gpu)
+    log = open(d / "train.log", "a")
+    cmd = [sys.executable, "-m", "minsnr", "train", "--config", str(d / "plan_config.json"), "--out", str(d),
+           "--resume", "--quiet"]
+    return subprocess.Popen(cmd, env=e, stdout=log, stderr=subprocess.STDOUT), log
 
+
+def _stop_all(procs):
+    "Terminate the processes, and kill those still alive after 30 s."
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+# %% ../nbs/10_runs.ipynb #7e1a0604
 def sweep(plan: list[dict], runs_dir, gpus=None, per_gpu: int = 1, workers: int = 1, progress: bool = True,
           poll: float = 1.0, env: dict | None = None) -> dict[str, str]:
     "Train every run of `plan` that is not done into runs_dir/<name>; returns {name: finished|diverged|skipped}."
@@ -108,31 +133,16 @@ def sweep(plan: list[dict], runs_dir, gpus=None, per_gpu: int = 1, workers: int 
         while queue or running:
             while queue and free:
                 cfg, slot = queue.pop(0), free.pop(0)
-                d = runs_dir / cfg["name"]; d.mkdir(parents=True, exist_ok=True)
-                (d / "plan_config.json").write_text(json.dumps(cfg, indent=1) + "\n")
-                e = {**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"}
-                e.setdefault("OMP_NUM_THREADS", str(threads))  # the CPU cores shared among the runs
-                if slots[slot] is not None:
-                    e["CUDA_VISIBLE_DEVICES"] = str(slots[slot])
-                log = open(d / "train.log", "a")
-                cmd = [sys.executable, "-m", "minsnr", "train", "--config", str(d / "plan_config.json"), "--out", str(d),
-                       "--resume", "--quiet"]
-                running[cfg["name"]] = (subprocess.Popen(cmd, env=e, stdout=log, stderr=subprocess.STDOUT), slot, log, cfg)
+                running[cfg["name"]] = (*_start_run(cfg, runs_dir, slots[slot], threads, env), slot, cfg)
             time.sleep(poll)
-            for name, (proc, slot, log, cfg) in list(running.items()):
+            for name, (proc, log, slot, cfg) in list(running.items()):
                 rc = proc.poll()
                 if rc is not None:
                     log.close(); free.append(slot); del running[name]
                     result[name] = {0: "finished", 3: "diverged"}.get(rc, f"failed (exit {rc})")
             bar.update(steps_done() - bar.n)
-    except BaseException:
-        for proc, *_ in running.values():
-            proc.terminate()
-        for proc, *_ in running.values():
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+    except BaseException:  # Ctrl-C, SIGTERM or an error here: no run is left behind
+        _stop_all([proc for proc, *_ in running.values()])
         raise
     finally:
         bar.close()
