@@ -49,7 +49,7 @@ def _must_exist(path: str, what: str):
     if not Path(path).exists():
         raise FileNotFoundError(f"{what} {path} does not exist")
 
-
+# %% ../nbs/14_cli.ipynb #e2df005b
 def _cmd_train(args) -> int:
     _must_exist(args.config, "config file")
     try:
@@ -251,7 +251,7 @@ def _add_sweep(sub, common):
     "The `minsnr sweep` command and its arguments."
     sw = sub.add_parser("sweep", parents=[common],
                         help="train every run of a plan (skips finished runs, resumes interrupted ones)",
-                        description="Train a plan of runs, each as its own `minsnr train --resume` process: finished "
+                        description="Train a plan of runs, each as its own process (training with resume): finished "
                                     "runs are skipped, interrupted ones continue from their last checkpoint, failed "
                                     "ones are reported at the end. Runs are spread over the GPUs, --per-gpu at a time "
                                     "on each (or --workers at a time on a machine without one).")

@@ -52,7 +52,10 @@ def default_betas(name: str) -> tuple[float, float]:
     "The AdamW betas the paper trains a backbone with: (0.9, 0.999) for its UNets, (0.99, 0.99) for its ViTs."
     return (0.9, 0.999) if name in UNET_CONFIGS else (0.99, 0.99)
 
+# %% auto #0
+__all__ = ['UNET_CONFIGS', 'MODEL_NAMES', 'create_model', 'default_betas', 'count_params', 'count_flops']
 
+# %% ../nbs/03b_models.ipynb #efd2c05b
 def count_params(model: nn.Module) -> int:
     "Number of trainable parameters."
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
@@ -73,6 +76,3 @@ def count_flops(name: str, img_size: int = 32, in_chans: int = 4, num_classes: i
         if train:
             out.sum().backward()
     return float(fc.get_total_flops())
-
-# %% auto #0
-__all__ = ['UNET_CONFIGS', 'MODEL_NAMES', 'create_model', 'default_betas', 'count_params', 'count_flops']

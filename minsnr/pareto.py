@@ -40,7 +40,7 @@ def pareto_objective(G, w, lam: float = 0.0) -> float:
         raise ValueError(f"{len(w)} weights for {len(G)} tasks")
     return float(w @ G @ w + lam * (w @ w))
 
-
+# %% ../nbs/08_pareto.ipynb #af62005b
 def frank_wolfe(G, lam: float = 0.0, iters: int = 10_000, tol: float = 1e-10) -> torch.Tensor:
     """Min-norm point of the convex hull of the task gradients (Eq. 10/11) by Frank-Wolfe in its pairwise form
     (Lacoste-Julien & Jaggi, 2015): weight moves from the worst vertex in use to the best vertex, with an exact line

@@ -20,8 +20,8 @@ from .provenance import provenance
 from .trainer import TrainConfig
 
 # %% auto #0
-__all__ = ['FID_LADDER', 'run_state', 'SweepError', 'sweep', 'load_run', 'steps_to_reach', 'pick_threshold', 'convergence_runs',
-           'measure_floor', 'long_runs']
+__all__ = ['FID_LADDER', 'run_state', 'SweepError', 'train_run', 'sweep', 'load_run', 'steps_to_reach', 'pick_threshold',
+           'convergence_runs', 'measure_floor', 'long_runs']
 
 # %% ../nbs/10_runs.ipynb #d2a3ddb8
 def _read_json(p: Path):
@@ -84,8 +84,17 @@ def _slots(gpus, per_gpu: int, workers: int) -> list:
     return [g for g in gpus for _ in range(per_gpu)] if gpus else [None] * workers
 
 # %% ../nbs/10_runs.ipynb #7e1a0602
+def train_run(config_path, out_dir) -> int:
+    """Train, or resume from its newest good checkpoint, one run of a sweep in this process; the exit status of its
+    process: 0 finished, 3 diverged (a divergence is a result), anything else an error with its traceback in the log."""
+    from minsnr.trainer import TrainConfig, train
+    res = train(TrainConfig.load(config_path), out_dir, resume=True, progress=False)
+    print(json.dumps(res), flush=True)
+    return 0 if res["status"] == "finished" else 3
+
+
 def _start_run(cfg: dict, runs_dir: Path, gpu, threads: int, env: dict | None):
-    "Start one run as its own `minsnr train --resume` process on `gpu` (or the CPU): (process, its open log)."
+    "Start one run as its own process (`train_run`) on `gpu` (or the CPU): (process, its open log)."
     d = runs_dir / cfg["name"]; d.mkdir(parents=True, exist_ok=True)
     (d / "plan_config.json").write_text(json.dumps(cfg, indent=1) + "\n")
     e = {**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"}
@@ -93,8 +102,8 @@ def _start_run(cfg: dict, runs_dir: Path, gpu, threads: int, env: dict | None):
     if gpu is not None:
         e["CUDA_VISIBLE_DEVICES"] = str(gpu)
     log = open(d / "train.log", "a")
-    cmd = [sys.executable, "-m", "minsnr", "train", "--config", str(d / "plan_config.json"), "--out", str(d),
-           "--resume", "--quiet"]
+    child = "import sys; from minsnr.runs import train_run; sys.exit(train_run(sys.argv[1], sys.argv[2]))"
+    cmd = [sys.executable, "-c", child, str(d / "plan_config.json"), str(d)]
     return subprocess.Popen(cmd, env=e, stdout=log, stderr=subprocess.STDOUT), log
 
 

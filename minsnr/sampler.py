@@ -111,7 +111,7 @@ def edm_euler(model, schedule, shape, target="x0", steps=30, **kw):
     "EDM's grid with first-order Euler steps."
     return edm_heun(model, schedule, shape, target, steps, heun=False, **kw)
 
-
+# %% ../nbs/06_sampler.ipynb #4a02005b
 @torch.no_grad()
 def ddim(model, schedule: VPSchedule, shape, target: str = "x0", steps: int = 50, y=None, cfg_scale: float = 1.0,
          generator=None, guidance_interval=None, noise=None, device=None, dtype=torch.float32, null_label=None,

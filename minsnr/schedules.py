@@ -10,6 +10,8 @@ from typing import Callable
 
 import torch
 
+from .basics import patch_method
+
 # %% auto #0
 __all__ = ['CHECK_DEVICE_TIMESTEPS', 'SCHEDULES', 'append_dims', 'VPSchedule', 'betas_for_alpha_bar', 'rescale_zero_terminal_snr',
            'cosine_schedule', 'linear_schedule', 'make_schedule']
@@ -71,93 +73,119 @@ class VPSchedule:
         return (f"VPSchedule(name={self.name!r}, T={self.T}, snr[0]={self._snr[0].item():.4g}, "
                 f"snr[T-1]={self._snr[-1].item():.4g})")
 
-    # -- per-timestep lookups --------------------------------------------------------------------------
-    def _check_t(self, t) -> torch.Tensor:
-        if not isinstance(t, torch.Tensor):
-            t = torch.as_tensor(t)
-        if t.dtype not in (torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8):
-            raise TypeError(f"timesteps must be an integer tensor (got dtype {t.dtype}); valid values: 0..{self.T - 1}")
-        if t.numel() and (t.device.type == "cpu" or CHECK_DEVICE_TIMESTEPS) and not torch.compiler.is_compiling():
-            lo, hi = int(t.min()), int(t.max())
-            if lo < 0 or hi >= self.T:
-                bad = lo if lo < 0 else hi
-                raise ValueError(f"timestep {bad} is out of range; valid timesteps are 0..{self.T - 1}")
-        return t
+# %% ../nbs/00_schedules.ipynb #bba5c05b
+@patch_method(VPSchedule)
+# -- per-timestep lookups --------------------------------------------------------------------------
+def _check_t(self, t) -> torch.Tensor:
+    if not isinstance(t, torch.Tensor):
+        t = torch.as_tensor(t)
+    if t.dtype not in (torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8):
+        raise TypeError(f"timesteps must be an integer tensor (got dtype {t.dtype}); valid values: 0..{self.T - 1}")
+    if t.numel() and (t.device.type == "cpu" or CHECK_DEVICE_TIMESTEPS) and not torch.compiler.is_compiling():
+        lo, hi = int(t.min()), int(t.max())
+        if lo < 0 or hi >= self.T:
+            bad = lo if lo < 0 else hi
+            raise ValueError(f"timestep {bad} is out of range; valid timesteps are 0..{self.T - 1}")
+    return t
 
-    def _table(self, name: str, device) -> torch.Tensor:
-        tab = getattr(self, name)
-        if torch.device(device).type == "cpu":
-            return tab
-        key = (name, str(device))
-        if key not in self._device_tables:
-            self._device_tables[key] = tab.to(device)
-        return self._device_tables[key]
 
-    def _lookup(self, name, t):
-        t = self._check_t(t)
-        return self._table(name, t.device)[t.long()]
+@patch_method(VPSchedule)
+def _table(self, name: str, device) -> torch.Tensor:
+    tab = getattr(self, name)
+    if torch.device(device).type == "cpu":
+        return tab
+    key = (name, str(device))
+    if key not in self._device_tables:
+        self._device_tables[key] = tab.to(device)
+    return self._device_tables[key]
 
-    def alpha(self, t) -> torch.Tensor:
-        "Signal scale α_t = sqrt(ᾱ_t) (float64, on t's device)."
-        return self._lookup("_alpha", t)
 
-    def sigma(self, t) -> torch.Tensor:
-        "Noise scale σ_t = sqrt(1 − ᾱ_t)."
-        return self._lookup("_sigma", t)
+@patch_method(VPSchedule)
+def _lookup(self, name, t):
+    t = self._check_t(t)
+    return self._table(name, t.device)[t.long()]
 
-    def snr(self, t) -> torch.Tensor:
-        "Signal-to-noise ratio α_t²/σ_t² (0 at a zero-terminal-SNR last step)."
-        return self._lookup("_snr", t)
 
-    def log_snr(self, t) -> torch.Tensor:
-        "log SNR(t) (−inf at a zero-terminal-SNR last step)."
-        return self._lookup("_log_snr", t)
+@patch_method(VPSchedule)
+def alpha(self, t) -> torch.Tensor:
+    "Signal scale α_t = sqrt(ᾱ_t) (float64, on t's device)."
+    return self._lookup("_alpha", t)
 
-    def edm_sigma(self, t) -> torch.Tensor:
-        "Noise level of the equivalent variance-exploding process, σ_EDM = σ_t/α_t = SNR^(-1/2) (inf where SNR = 0)."
-        return self._lookup("_edm_sigma", t)
 
-    @property
-    def edm_sigmas(self) -> torch.Tensor:
-        "σ_EDM for every timestep (float64 [T], increasing in t)."
-        return self._edm_sigma
+@patch_method(VPSchedule)
+def sigma(self, t) -> torch.Tensor:
+    "Noise scale σ_t = sqrt(1 − ᾱ_t)."
+    return self._lookup("_sigma", t)
 
-    # -- forward process -------------------------------------------------------------------------------
-    def add_noise(self, x0: torch.Tensor, eps: torch.Tensor, t) -> torch.Tensor:
-        "Sample x_t = α_t x0 + σ_t ε (coefficients cast to x0's dtype, broadcast over non-batch dims)."
-        if x0.shape != eps.shape:
-            raise ValueError(f"x0 and eps must have the same shape, got {tuple(x0.shape)} and {tuple(eps.shape)}")
-        a, s = (append_dims(v.to(x0.dtype), x0.ndim) for v in (self.alpha(t), self.sigma(t)))
-        return a * x0 + s * eps
 
-    def sample_timesteps(self, n: int, generator: torch.Generator | None = None, device=None) -> torch.Tensor:
-        "n timesteps drawn uniformly from {0, …, T−1}, as in the paper."
-        return torch.randint(0, self.T, (n,), generator=generator, device=device)
+@patch_method(VPSchedule)
+def snr(self, t) -> torch.Tensor:
+    "Signal-to-noise ratio α_t²/σ_t² (0 at a zero-terminal-SNR last step)."
+    return self._lookup("_snr", t)
 
-    # -- continuous-time access ------------------------------------------------------------------------
-    def timestep_from_edm_sigma(self, sigma_edm) -> torch.Tensor:
-        """The discrete timestep whose σ_EDM is nearest (in log σ) to each given σ_EDM.
 
-        This is how an EDM sampler's continuous σ grid is snapped onto a discrete VP model."""
-        s = torch.as_tensor(sigma_edm, dtype=torch.float64)
-        if (s.isnan() | (s <= 0)).any():
-            raise ValueError("sigma_edm must be positive")
-        log_grid = self._edm_sigma.log()  # increasing, +inf at a zero-terminal-SNR last step
-        ls = s.log().cpu()
-        hi = torch.searchsorted(log_grid, ls.reshape(-1)).clamp(1, self.T - 1)
-        lo = hi - 1
-        pick_hi = (log_grid[hi] - ls.reshape(-1)) < (ls.reshape(-1) - log_grid[lo])
-        return torch.where(pick_hi, hi, lo).reshape(s.shape).to(s.device)
+@patch_method(VPSchedule)
+def log_snr(self, t) -> torch.Tensor:
+    "log SNR(t) (−inf at a zero-terminal-SNR last step)."
+    return self._lookup("_log_snr", t)
 
-    def log_snr_at(self, u) -> torch.Tensor:
-        "log SNR at fractional timesteps u ∈ [0, T−1], linearly interpolated between the discrete steps."
-        u = torch.as_tensor(u, dtype=torch.float64)
-        if (u < 0).any() or (u > self.T - 1).any():
-            raise ValueError(f"fractional timesteps must lie in [0, {self.T - 1}]")
-        lo = u.floor().long().clamp(max=self.T - 2)
-        w = u - lo
-        tab = self._log_snr.to(u.device)
-        return torch.lerp(tab[lo], tab[lo + 1], w)
+
+@patch_method(VPSchedule)
+def edm_sigma(self, t) -> torch.Tensor:
+    "Noise level of the equivalent variance-exploding process, σ_EDM = σ_t/α_t = SNR^(-1/2) (inf where SNR = 0)."
+    return self._lookup("_edm_sigma", t)
+
+
+@patch_method(VPSchedule)
+@property
+def edm_sigmas(self) -> torch.Tensor:
+    "σ_EDM for every timestep (float64 [T], increasing in t)."
+    return self._edm_sigma
+
+# %% ../nbs/00_schedules.ipynb #bba5c15b
+@patch_method(VPSchedule)
+# -- forward process -------------------------------------------------------------------------------
+def add_noise(self, x0: torch.Tensor, eps: torch.Tensor, t) -> torch.Tensor:
+    "Sample x_t = α_t x0 + σ_t ε (coefficients cast to x0's dtype, broadcast over non-batch dims)."
+    if x0.shape != eps.shape:
+        raise ValueError(f"x0 and eps must have the same shape, got {tuple(x0.shape)} and {tuple(eps.shape)}")
+    a, s = (append_dims(v.to(x0.dtype), x0.ndim) for v in (self.alpha(t), self.sigma(t)))
+    return a * x0 + s * eps
+
+
+@patch_method(VPSchedule)
+def sample_timesteps(self, n: int, generator: torch.Generator | None = None, device=None) -> torch.Tensor:
+    "n timesteps drawn uniformly from {0, …, T−1}, as in the paper."
+    return torch.randint(0, self.T, (n,), generator=generator, device=device)
+
+
+@patch_method(VPSchedule)
+# -- continuous-time access ------------------------------------------------------------------------
+def timestep_from_edm_sigma(self, sigma_edm) -> torch.Tensor:
+    """The discrete timestep whose σ_EDM is nearest (in log σ) to each given σ_EDM.
+
+    This is how an EDM sampler's continuous σ grid is snapped onto a discrete VP model."""
+    s = torch.as_tensor(sigma_edm, dtype=torch.float64)
+    if (s.isnan() | (s <= 0)).any():
+        raise ValueError("sigma_edm must be positive")
+    log_grid = self._edm_sigma.log()  # increasing, +inf at a zero-terminal-SNR last step
+    ls = s.log().cpu()
+    hi = torch.searchsorted(log_grid, ls.reshape(-1)).clamp(1, self.T - 1)
+    lo = hi - 1
+    pick_hi = (log_grid[hi] - ls.reshape(-1)) < (ls.reshape(-1) - log_grid[lo])
+    return torch.where(pick_hi, hi, lo).reshape(s.shape).to(s.device)
+
+
+@patch_method(VPSchedule)
+def log_snr_at(self, u) -> torch.Tensor:
+    "log SNR at fractional timesteps u ∈ [0, T−1], linearly interpolated between the discrete steps."
+    u = torch.as_tensor(u, dtype=torch.float64)
+    if (u < 0).any() or (u > self.T - 1).any():
+        raise ValueError(f"fractional timesteps must lie in [0, {self.T - 1}]")
+    lo = u.floor().long().clamp(max=self.T - 2)
+    w = u - lo
+    tab = self._log_snr.to(u.device)
+    return torch.lerp(tab[lo], tab[lo + 1], w)
 
 # %% ../nbs/00_schedules.ipynb #deac567a
 def _check_T(T):

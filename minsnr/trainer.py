@@ -20,6 +20,7 @@ import torch
 import torch.distributed as dist
 from tqdm.auto import tqdm
 
+from .basics import patch_method
 from .data import Batcher, DATASETS, load_dataset
 from .metrics import eval_hook_from_config
 from .models import create_model, default_betas
@@ -28,17 +29,8 @@ from .schedules import SCHEDULES, make_schedule
 from .weightings import STRATEGIES, TARGETS, WeightedLoss, Weighting, bin_sums
 
 # %% auto #0
-__all__ = ['CKPT_RE', 'patch_method', 'TrainConfig', 'Trainer', 'CheckpointError', 'read_checkpoint', 'load_checkpoint', 'train',
+__all__ = ['CKPT_RE', 'TrainConfig', 'Trainer', 'CheckpointError', 'read_checkpoint', 'load_checkpoint', 'train',
            'find_checkpoint', 'load_model']
-
-# %% ../nbs/05_trainer.ipynb #7e1a0302
-def patch_method(cls):
-    """Add the decorated function to `cls` as a method, so that a class reads one method per notebook cell, top to
-    bottom (the idea of fastcore's `@patch`, without the dependency)."""
-    def add(f):
-        setattr(cls, f.__name__, f)
-        return f
-    return add
 
 # %% ../nbs/05_trainer.ipynb #44442e9e
 @dataclass

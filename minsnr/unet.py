@@ -13,6 +13,8 @@ from torch import nn
 
 from .vit import check_backbone_call
 
+from .basics import patch_method
+
 # %% auto #0
 __all__ = ['timestep_embedding', 'ResBlock', 'AttentionBlock', 'Downsample', 'Upsample', 'UNet']
 
@@ -48,7 +50,7 @@ class ResBlock(nn.Module):
         h = self.out_norm(h) * (1 + scale) + shift
         return self.skip(x) + self.out_layers(h)
 
-
+# %% ../nbs/03_unet.ipynb #e136005b
 class AttentionBlock(nn.Module):
     "Multi-head self-attention over all spatial positions, residual."
     def __init__(self, ch: int, heads: int, groups: int = 32):
@@ -90,6 +92,33 @@ class _Stage(nn.ModuleList):
         return x
 
 # %% ../nbs/03_unet.ipynb #dd050a93
+def _check_unet_config(img_size, in_chans, num_classes, num_timesteps, model_channels, channel_mult, num_res_blocks,
+                       attention_resolutions, num_heads, dropout, groups) -> tuple:
+    "Every UNet argument checked, naming the bad value and what would be valid; the channel multipliers as a tuple."
+    for name, value, lo in (("img_size", img_size, 1), ("in_chans", in_chans, 1), ("num_classes", num_classes, 0),
+                            ("num_timesteps", num_timesteps, 1), ("model_channels", model_channels, 1),
+                            ("num_res_blocks", num_res_blocks, 1), ("num_heads", num_heads, 1)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < lo:
+            raise ValueError(f"{name} must be an integer >= {lo}, got {value!r}")
+    channel_mult = tuple(channel_mult)
+    levels = len(channel_mult)
+    if not levels or any(not isinstance(m, int) or m < 1 for m in channel_mult):
+        raise ValueError(f"channel_mult must be a non-empty sequence of positive integers, got {channel_mult!r}")
+    if img_size % 2 ** (levels - 1):
+        raise ValueError(f"image size {img_size} cannot be halved {levels - 1} times ({levels} levels in "
+                         f"channel_mult); valid sizes are multiples of {2 ** (levels - 1)}")
+    bad = [m * model_channels for m in channel_mult if (m * model_channels) % groups]
+    if bad:
+        raise ValueError(f"channel counts {bad} are not divisible into {groups} GroupNorm groups")
+    sizes = [img_size // 2**i for i in range(levels)]
+    if any(r not in sizes for r in attention_resolutions):
+        raise ValueError(f"attention_resolutions {tuple(attention_resolutions)} must be among the feature-map "
+                         f"sizes {sizes}")
+    if not 0 <= dropout < 1:
+        raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
+    return channel_mult
+
+# %% ../nbs/03_unet.ipynb #dd05c15b
 class UNet(nn.Module):
     """ADM UNet denoiser, called as `model(x_t, t, y)` exactly like `minsnr.vit.ViT`.
 
@@ -99,27 +128,9 @@ class UNet(nn.Module):
                  model_channels: int = 192, channel_mult=(1, 2, 2, 2), num_res_blocks: int = 3,
                  attention_resolutions=(16, 8), num_heads: int = 4, dropout: float = 0.0, groups: int = 32):
         super().__init__()
-        for name, value, lo in (("img_size", img_size, 1), ("in_chans", in_chans, 1), ("num_classes", num_classes, 0),
-                                ("num_timesteps", num_timesteps, 1), ("model_channels", model_channels, 1),
-                                ("num_res_blocks", num_res_blocks, 1), ("num_heads", num_heads, 1)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < lo:
-                raise ValueError(f"{name} must be an integer >= {lo}, got {value!r}")
-        channel_mult = tuple(channel_mult)
+        channel_mult = _check_unet_config(img_size, in_chans, num_classes, num_timesteps, model_channels, channel_mult,
+                                          num_res_blocks, attention_resolutions, num_heads, dropout, groups)
         levels = len(channel_mult)
-        if not levels or any(not isinstance(m, int) or m < 1 for m in channel_mult):
-            raise ValueError(f"channel_mult must be a non-empty sequence of positive integers, got {channel_mult!r}")
-        if img_size % 2 ** (levels - 1):
-            raise ValueError(f"image size {img_size} cannot be halved {levels - 1} times ({levels} levels in "
-                             f"channel_mult); valid sizes are multiples of {2 ** (levels - 1)}")
-        bad = [m * model_channels for m in channel_mult if (m * model_channels) % groups]
-        if bad:
-            raise ValueError(f"channel counts {bad} are not divisible into {groups} GroupNorm groups")
-        sizes = [img_size // 2**i for i in range(levels)]
-        if any(r not in sizes for r in attention_resolutions):
-            raise ValueError(f"attention_resolutions {tuple(attention_resolutions)} must be among the feature-map "
-                             f"sizes {sizes}")
-        if not 0 <= dropout < 1:
-            raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
         self.img_size, self.in_chans, self.num_classes, self.num_timesteps = img_size, in_chans, num_classes, num_timesteps
         self.model_channels = model_channels
         emb = 4 * model_channels
@@ -159,16 +170,18 @@ class UNet(nn.Module):
         "The label index meaning 'no class', or None for unconditional models."
         return self.num_classes if self.num_classes > 0 else None
 
-    def forward(self, x: torch.Tensor, t: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        y = check_backbone_call(x, t, y, self.in_chans, self.img_size, self.num_classes)
-        emb = self.time_embed(timestep_embedding(t, self.model_channels).to(self.time_embed[0].weight.dtype))
-        if y is not None:
-            emb = emb + self.class_embed(y)
-        h = self.input_conv(x)
-        hs = [h]
-        for stage in self.down:
-            h = stage(h, emb); hs.append(h)
-        h = self.mid(h, emb)
-        for stage in self.up:
-            h = stage(torch.cat([h, hs.pop()], dim=1), emb)
-        return self.out(h)
+# %% ../nbs/03_unet.ipynb #dd05c05b
+@patch_method(UNet)
+def forward(self, x: torch.Tensor, t: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+    y = check_backbone_call(x, t, y, self.in_chans, self.img_size, self.num_classes)
+    emb = self.time_embed(timestep_embedding(t, self.model_channels).to(self.time_embed[0].weight.dtype))
+    if y is not None:
+        emb = emb + self.class_embed(y)
+    h = self.input_conv(x)
+    hs = [h]
+    for stage in self.down:
+        h = stage(h, emb); hs.append(h)
+    h = self.mid(h, emb)
+    for stage in self.up:
+        h = stage(torch.cat([h, hs.pop()], dim=1), emb)
+    return self.out(h)

@@ -11,6 +11,8 @@ import torch
 from torch import nn
 from timm.models.vision_transformer import Block
 
+from .basics import patch_method
+
 # %% auto #0
 __all__ = ['VIT_SIZES', 'check_backbone_call', 'ViT', 'vit']
 
@@ -91,43 +93,51 @@ class ViT(nn.Module):
         "The label index meaning 'no class' (classifier-free guidance), or None for unconditional models."
         return self.num_classes if self.num_classes > 0 else None
 
-    def _init_weights(self, head_init_scale):
-        for m in self.modules():
-            if isinstance(m, nn.Linear):
-                nn.init.trunc_normal_(m.weight, std=0.02)
-                nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.Embedding):
-                nn.init.trunc_normal_(m.weight, std=0.02)
-        nn.init.xavier_uniform_(self.patch_embed.weight)
-        nn.init.trunc_normal_(self.pos_embed, std=0.02)
-        with torch.no_grad():
-            self.head.weight.mul_(head_init_scale)
-
-    def forward(self, x: torch.Tensor, t: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        y = check_backbone_call(x, t, y, self.in_chans, self.img_size, self.num_classes)
-        h = self.patch_embed(self.patchify(x))  # [B, N, D]
-        cond = [self.time_embed(t)[:, None]]
-        if y is not None:
-            cond.append(self.class_embed(y)[:, None])
-        h = torch.cat(cond + [h], dim=1) + self.pos_embed
-        for blk in self.blocks:
-            h = blk(h)
-        return self.unpatchify(self.head(self.norm(h)[:, self.n_cond:]))
-
-    def patchify(self, x: torch.Tensor) -> torch.Tensor:
-        "[B, C, H, W] image → [B, N, p*p*C] patch tokens (row-major patches, each laid out as (p, p, C))."
-        B, p, g = x.shape[0], self.patch_size, self.grid
-        return x.reshape(B, self.in_chans, g, p, g, p).permute(0, 2, 4, 3, 5, 1).reshape(B, g * g, p * p * self.in_chans)
-
-    def unpatchify(self, tokens: torch.Tensor) -> torch.Tensor:
-        "[B, N, p*p*C] patch tokens (row-major patches, each laid out as (p, p, C)) → [B, C, H, W] image."
-        B, p, g = tokens.shape[0], self.patch_size, self.grid
-        h = tokens.reshape(B, g, g, p, p, self.in_chans).permute(0, 5, 1, 3, 2, 4)
-        return h.reshape(B, self.in_chans, g * p, g * p)
-
 
 def vit(size: str = "b", patch_size: int = 2, **kwargs) -> ViT:
     "A ViT of a named size (s, b, l, xl) with the given patch size; other keywords go to `ViT`."
     if size not in VIT_SIZES:
         raise ValueError(f"unknown ViT size {size!r}; valid sizes: {', '.join(VIT_SIZES)}")
     return ViT(patch_size=patch_size, **{**VIT_SIZES[size], **kwargs})
+
+# %% ../nbs/02_vit.ipynb #40ffc05b
+@patch_method(ViT)
+def _init_weights(self, head_init_scale):
+    for m in self.modules():
+        if isinstance(m, nn.Linear):
+            nn.init.trunc_normal_(m.weight, std=0.02)
+            nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.Embedding):
+            nn.init.trunc_normal_(m.weight, std=0.02)
+    nn.init.xavier_uniform_(self.patch_embed.weight)
+    nn.init.trunc_normal_(self.pos_embed, std=0.02)
+    with torch.no_grad():
+        self.head.weight.mul_(head_init_scale)
+
+
+@patch_method(ViT)
+def forward(self, x: torch.Tensor, t: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+    y = check_backbone_call(x, t, y, self.in_chans, self.img_size, self.num_classes)
+    h = self.patch_embed(self.patchify(x))  # [B, N, D]
+    cond = [self.time_embed(t)[:, None]]
+    if y is not None:
+        cond.append(self.class_embed(y)[:, None])
+    h = torch.cat(cond + [h], dim=1) + self.pos_embed
+    for blk in self.blocks:
+        h = blk(h)
+    return self.unpatchify(self.head(self.norm(h)[:, self.n_cond:]))
+
+
+@patch_method(ViT)
+def patchify(self, x: torch.Tensor) -> torch.Tensor:
+    "[B, C, H, W] image → [B, N, p*p*C] patch tokens (row-major patches, each laid out as (p, p, C))."
+    B, p, g = x.shape[0], self.patch_size, self.grid
+    return x.reshape(B, self.in_chans, g, p, g, p).permute(0, 2, 4, 3, 5, 1).reshape(B, g * g, p * p * self.in_chans)
+
+
+@patch_method(ViT)
+def unpatchify(self, tokens: torch.Tensor) -> torch.Tensor:
+    "[B, N, p*p*C] patch tokens (row-major patches, each laid out as (p, p, C)) → [B, C, H, W] image."
+    B, p, g = tokens.shape[0], self.patch_size, self.grid
+    h = tokens.reshape(B, g, g, p, p, self.in_chans).permute(0, 5, 1, 3, 2, 4)
+    return h.reshape(B, self.in_chans, g * p, g * p)

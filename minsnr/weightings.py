@@ -79,7 +79,7 @@ def _as_snr(snr, validate: bool) -> torch.Tensor:
             raise ValueError(f"SNR must be finite and >= 0, got {snr[bad].flatten()[0].item()!r}")
     return snr
 
-
+# %% ../nbs/01_weightings.ipynb #f2ce005b
 def loss_weight(snr, strategy: str, target: str = "x0", gamma: float = 5.0, *, k: float = 1.0,
                 p2_gamma: float = 1.0, sigma_data: float = 0.5, bias: float = 2.0,
                 validate: bool = True) -> torch.Tensor:
