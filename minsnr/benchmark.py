@@ -28,6 +28,22 @@ def _restrict_attention(sdpa_backend: str | None) -> dict:
     return backends
 
 
+# %% ../nbs/03d_benchmark.ipynb #ad60c05b
+def _time_steps(step, warmup: int, steps: int, device: str) -> tuple[float, float]:
+    "(seconds of the `warmup` steps, seconds per step of the next `steps`), synchronised with the GPU."
+    import time
+    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
+    t0 = time.perf_counter()
+    for _ in range(warmup):
+        step()
+    sync()
+    warm_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        step()
+    sync()
+    return warm_s, (time.perf_counter() - t0) / steps
+
 # %% ../nbs/03d_benchmark.ipynb #ad6064bb
 def benchmark_training(name: str, batch_size: int = 256, img_size: int = 32, in_chans: int = 4,
                        num_classes: int = 1000, compile: bool = True, compile_mode: str | None = None,
@@ -39,7 +55,6 @@ def benchmark_training(name: str, batch_size: int = 256, img_size: int = 32, in_
     `compile_loss` compiles noising, model and weighted loss as one function (else only the model);
     `profile` adds the GPU time per step by kernel category (matmul, attention, fused elementwise/norm, optimizer);
     `sdpa_backend` ("flash", "efficient", "cudnn") restricts PyTorch's attention to one kernel family."""
-    import time
     from minsnr.weightings import diffusion_loss
     from minsnr.schedules import cosine_schedule
     if device == "cuda" and not torch.cuda.is_available():
@@ -67,17 +82,7 @@ def benchmark_training(name: str, batch_size: int = 256, img_size: int = 32, in_
         opt.step()
         opt.zero_grad(set_to_none=True)
 
-    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
-    t0 = time.perf_counter()
-    for _ in range(warmup):
-        step()
-    sync()
-    warm_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    for _ in range(steps):
-        step()
-    sync()
-    sec = (time.perf_counter() - t0) / steps
+    warm_s, sec = _time_steps(step, warmup, steps, device)
     flops = count_flops(name, img_size, in_chans, num_classes, train=True, **overrides) * batch_size
     extra = {"overrides": overrides} if overrides else {}
     if compile_loss:
@@ -95,7 +100,6 @@ def benchmark_training(name: str, batch_size: int = 256, img_size: int = 32, in_
                 mfu=round(flops / sec / 1e12 / peak_tflops, 4), peak_tflops=peak_tflops,
                 warmup_s=round(warm_s, 1),
                 peak_mem_GiB=round(torch.cuda.max_memory_allocated() / 2**30, 2) if device == "cuda" else None)
-
 
 # %% ../nbs/03d_benchmark.ipynb #898cc021
 def _kernel_category(name: str) -> str:

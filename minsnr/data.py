@@ -198,9 +198,6 @@ def load_latents(path):
     return lat.float() * float(obj["scale_factor"]), labels
 
 # %% ../nbs/04_data.ipynb #7d328ff6
-DATASETS = ("fashion_mnist", "mnist", "cifar10", "npz", "folder", "latents")
-
-
 @dataclass
 class ImageData:
     "An in-memory dataset: uint8 pixels [N, C, H, W] (or float latents) and optional int64 labels."
@@ -263,6 +260,9 @@ class ImageData:
         return x, y
 
 # %% ../nbs/04_data.ipynb #7d32005b
+DATASETS = ("fashion_mnist", "mnist", "cifar10", "npz", "folder", "latents")
+
+
 def load_dataset(name: str, split: str = "train", root=None, pad_to: int | None = None, hflip: bool = False,
                  subset: int | None = None, path=None) -> ImageData:
     "A dataset by name: fashion_mnist, mnist, cifar10 (from root), npz / folder / latents (from path)."

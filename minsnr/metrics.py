@@ -316,6 +316,16 @@ def evaluate_model(model, schedule, target: str, shape, reference: FIDReference,
            "metric_s": round(time.perf_counter() - t1, 2)}
     return u8, row
 
+# %% ../nbs/07_metrics.ipynb #7e1ac05b
+def _check_hook_args(n, seed, noise_seeds, final_variants):
+    if not isinstance(n, int) or n < 2:
+        raise ValueError(f"eval n={n!r}: FID needs at least 2 samples")
+    if seed in noise_seeds:
+        raise ValueError(f"noise_seeds={list(noise_seeds)} must not repeat the main seed {seed}")
+    for v in final_variants:
+        if not isinstance(v, dict) or not v or set(v) - {"cfg_scale", "guidance_interval"}:
+            raise ValueError(f"final_variants entry {v!r}: must be a dictionary of cfg_scale and/or guidance_interval")
+
 # %% ../nbs/07_metrics.ipynb #7e1a0402
 def make_eval_hook(n: int = 1000, sampler: str = "edm_heun", steps: int = 30, cfg_scale: float = 1.0,
                    guidance_interval=None, batch_size: int = 500, seed: int = 0, grid: int = 64, ref_n: int | None = None,
@@ -326,13 +336,7 @@ def make_eval_hook(n: int = 1000, sampler: str = "edm_heun", steps: int = 30, cf
     recorded as `fid_seeds` (the evaluation's own noise, to compare differences between runs against).
     `final_variants`: at the last step, evaluations with other guidance ({"cfg_scale": s, "guidance_interval": [lo, hi]}),
     recorded as `variants`. `compile`: torch.compile the sampling network once."""
-    if not isinstance(n, int) or n < 2:
-        raise ValueError(f"eval n={n!r}: FID needs at least 2 samples")
-    if seed in noise_seeds:
-        raise ValueError(f"noise_seeds={list(noise_seeds)} must not repeat the main seed {seed}")
-    for v in final_variants:
-        if not isinstance(v, dict) or not v or set(v) - {"cfg_scale", "guidance_interval"}:
-            raise ValueError(f"final_variants entry {v!r}: must be a dictionary of cfg_scale and/or guidance_interval")
+    _check_hook_args(n, seed, noise_seeds, final_variants)
     state = {}
 
     def run(trainer, s, scale=cfg_scale, interval=guidance_interval):

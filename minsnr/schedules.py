@@ -105,7 +105,7 @@ def _lookup(self, name, t):
     t = self._check_t(t)
     return self._table(name, t.device)[t.long()]
 
-
+# %% ../nbs/00_schedules.ipynb #bba5005b
 @patch_method(VPSchedule)
 def alpha(self, t) -> torch.Tensor:
     "Signal scale α_t = sqrt(ᾱ_t) (float64, on t's device)."

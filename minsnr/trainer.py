@@ -91,17 +91,7 @@ class TrainConfig:
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
-    def save(self, path):
-        Path(path).write_text(json.dumps(self.to_dict(), indent=1) + "\n")
-
 # %% ../nbs/05_trainer.ipynb #7e1a0304
-def _did_you_mean(value, valid) -> str:
-    "'did you mean X? ' for the closest valid name, or ''."
-    import difflib
-    close = difflib.get_close_matches(str(value), [str(v) for v in valid], n=1, cutoff=0.6)
-    return f"did you mean {close[0]!r}? " if close else ""
-
-
 @patch_method(TrainConfig)
 def validate(self) -> "TrainConfig":
     "Check every value; raise ValueError naming the bad value and the valid ones."
@@ -180,6 +170,18 @@ def load(cls, path) -> "TrainConfig":
     if not isinstance(d, dict):
         raise ValueError(f"config {path} must hold a JSON object")
     return cls.from_dict(d)
+
+
+@patch_method(TrainConfig)
+def save(self, path):
+    Path(path).write_text(json.dumps(self.to_dict(), indent=1) + "\n")
+
+
+def _did_you_mean(value, valid) -> str:
+    "'did you mean X? ' for the closest valid name, or ''."
+    import difflib
+    close = difflib.get_close_matches(str(value), [str(v) for v in valid], n=1, cutoff=0.6)
+    return f"did you mean {close[0]!r}? " if close else ""
 
 # %% ../nbs/05_trainer.ipynb #80b16255
 def _dist_env():
