@@ -58,14 +58,16 @@ hooks: $(STAMP)
 run: setup
 	$(BIN)/minsnr reproduce --profile quick --out build/quick --quiet
 
-# The library notebooks executed end to end with papermill (outputs under build/executed/)
+# The library notebooks executed end to end with papermill, with their outputs and plots, into
+# results/executed/library/ (committed: what a reader on GitHub opens; tests/test_executed_library.py fails when a
+# copy is older than its notebook). Run it after changing a library notebook, and commit the copies.
 notebooks: setup
-	mkdir -p build/executed
+	mkdir -p results/executed/library
 	for nb in nbs/[0-9]*.ipynb; do \
 	  echo "== $$nb"; \
-	  $(BIN)/papermill --cwd nbs --progress-bar "$$nb" "build/executed/$$(basename $$nb)" || exit 1; \
+	  $(BIN)/papermill --cwd nbs --progress-bar "$$nb" "results/executed/library/$$(basename $$nb)" || exit 1; \
 	done
-	@echo "executed notebooks (with outputs) are in build/executed/"
+	@echo "executed notebooks (with outputs) are in results/executed/library/"
 
 test: setup
 	$(BIN)/python -m pytest -q tests
