@@ -166,11 +166,11 @@ def sym_sqrt(s: torch.Tensor) -> torch.Tensor:
     return (U * ev.clamp(min=0).sqrt()) @ U.T
 
 
-def frechet_distance(mu1, sigma1, mu2, sigma2, sqrt_sigma1=None) -> float:
+def frechet_distance(mu1, sigma1, mu2, sigma2) -> float:
     """FID between two Gaussians, with the trace term tr √(Σ1 Σ2) = tr √(√Σ1 Σ2 √Σ1) through a symmetric square root
-    (float64); `sqrt_sigma1` (= sym_sqrt(sigma1)) may be passed when Σ1 is reused."""
+    (float64)."""
     mu1, mu2, s1, s2 = (torch.as_tensor(v, dtype=torch.float64) for v in (mu1, mu2, sigma1, sigma2))
-    r1 = sym_sqrt(s1) if sqrt_sigma1 is None else sqrt_sigma1
+    r1 = sym_sqrt(s1)
     tr_covmean = torch.linalg.eigvalsh(r1 @ s2 @ r1).clamp(min=0).sqrt().sum()
     return float((mu1 - mu2).pow(2).sum() + s1.trace() + s2.trace() - 2 * tr_covmean)
 
@@ -228,12 +228,8 @@ def reference_features(name: str = "fashion_mnist", split: str = "train", n: int
 def fid_kid(samples, reference, extractor: InceptionFeatures | None = None, kid: bool = True, progress: bool = False) -> dict:
     "FID (and KID) between uint8 samples and a reference: uint8 images, or precomputed features [N, 2048]."
     ext = extractor or InceptionFeatures()
-    f1 = ext(samples, progress=progress)
     f2 = reference if (torch.is_tensor(reference) and reference.is_floating_point()) else ext(reference, progress=progress)
-    out = {"fid": fid_from_features(f1, f2), "n": len(f1), "n_ref": len(f2)}
-    if kid:
-        out["kid_mean"], out["kid_std"] = kid_from_features(f1, f2)
-    return out
+    return FIDReference(f2, ext.device).score(ext(samples, progress=progress), kid)
 
 # %% ../nbs/07_metrics.ipynb #5e0c1a72
 class FIDReference:

@@ -232,11 +232,12 @@ class WeightedLoss:
         _check_target(target)
         self.schedule, self.target, self.weighting = schedule, target, weighting
 
-    def __call__(self, net, x0: torch.Tensor, t, eps: torch.Tensor, y=None, amp: bool = False) -> DiffusionLoss:
-        "The loss of `net(x_t, t, y)` on this batch (the network in bf16 autocast with `amp`)."
+    def __call__(self, net, x0: torch.Tensor, t, eps: torch.Tensor, y=None, amp: bool = False,
+                 validate: bool = False) -> DiffusionLoss:
+        "The loss of `net(x_t, t, y)` on this batch (the network in bf16 autocast with `amp`; SNRs checked with `validate`)."
         with torch.autocast(x0.device.type, dtype=torch.bfloat16, enabled=amp):
             pred = net(self.schedule.add_noise(x0, eps, t), t, y)
-        return weighted_loss(pred, x0, eps, t, self.schedule, self.target, self.weighting, validate=False)
+        return weighted_loss(pred, x0, eps, t, self.schedule, self.target, self.weighting, validate=validate)
 
 
 def diffusion_loss(model, x0: torch.Tensor, schedule: VPSchedule, target: str = "x0",
@@ -248,10 +249,8 @@ def diffusion_loss(model, x0: torch.Tensor, schedule: VPSchedule, target: str = 
     weighting = strategy if isinstance(strategy, Weighting) else Weighting(strategy, gamma, strategy_kwargs)
     if t is None:
         t = schedule.sample_timesteps(x0.shape[0], generator=generator, device=x0.device)
-    elif validate:
-        schedule.snr(t)  # checks the timesteps
     eps = torch.randn(x0.shape, generator=generator, device=x0.device, dtype=x0.dtype)
-    return WeightedLoss(schedule, target, weighting)(model, x0, t, eps, y)
+    return WeightedLoss(schedule, target, weighting)(model, x0, t, eps, y, validate=validate)
 
 # %% ../nbs/01_weightings.ipynb #0baf6056
 def bin_sums(t: torch.Tensor, values: torch.Tensor, T: int, bins: int = 10):
