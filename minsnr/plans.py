@@ -18,9 +18,10 @@ from .weightings import Weighting
 # %% auto #0
 __all__ = ['PROFILES', 'FIG5_WEIGHTINGS', 'STRATEGY_AXIS', 'GPU_STEPS', 'GPU_EVAL_AT', 'GPU_EVAL', 'GPU_RUNS_PER_GPU',
            'LONG_STEPS', 'LONG_EVAL_AT', 'GUIDANCE_INTERVAL', 'LONG_VARIANTS', 'LONG_EVAL', 'SPREAD_SEEDS',
-           'SEED_EVAL_AT', 'LONG_RUNS_PER_GPU', 'LONG_WEIGHTINGS', 'LONG_AXIS', 'PARETO_RANGES', 'PLANS', 'repo_root',
-           'ExperimentPaths', 'check_profile', 'experiment_paths', 'make_plan', 'fig5_base', 'convergence_plan',
-           'long_plan', 'seed_plan', 'pareto_plan', 'get_plan']
+           'SEED_EVAL_AT', 'LONG_RUNS_PER_GPU', 'LONG_WEIGHTINGS', 'LONG_AXIS', 'GAMMAS', 'GAMMA_EVAL_AT',
+           'GAMMA_FINAL', 'PARETO_RANGES', 'PLANS', 'repo_root', 'ExperimentPaths', 'check_profile', 'experiment_paths',
+           'make_plan', 'fig5_base', 'convergence_plan', 'long_plan', 'seed_plan', 'gamma_plan', 'pareto_plan',
+           'get_plan']
 
 # %% ../nbs/09_plans.ipynb #7592e260
 PROFILES = ("quick", "gpu")
@@ -158,6 +159,22 @@ def seed_plan(profile: str = "gpu", target: str = "x0", seeds=None) -> list[dict
     return make_plan(f"fig5-{profile}", base, target=[target], strategy=LONG_AXIS,
                      seed=[(f"seed{s}", {"seed": s}) for s in seeds])
 
+# %% ../nbs/09_plans.ipynb #ea2dfcd7
+GAMMAS = (1.0, 2.0, 10.0, 20.0)   # new clamps; 5 and ∞ (SNR) are the convergence plan's runs
+GAMMA_EVAL_AT = [1000, 2000, 3000, 4000, 6000]
+GAMMA_FINAL = {"n": 10_000, "ref_n": None}   # the long protocol's evaluation, at the last step
+
+
+def gamma_plan(profile: str = "gpu", targets=("x0", "eps", "v"), gammas=GAMMAS) -> list[dict]:
+    "Table 2's runs: the short protocol with Min-SNR-γ for every target and every γ in `gammas`."
+    base = fig5_base(profile)
+    if profile == "gpu":
+        base.update(eval_at=GAMMA_EVAL_AT, eval=dict(GPU_EVAL, final_variants=[GAMMA_FINAL]))
+    else:
+        base["eval"] = dict(base["eval"], final_variants=[{"n": 24, "ref_n": 64}])
+    axis = [(w.key, w.config()) for w in (Weighting("min_snr", g) for g in gammas)]
+    return make_plan(f"table2-{profile}", base, target=list(targets), strategy=axis)
+
 # %% ../nbs/09_plans.ipynb #f9784f2a
 PARETO_RANGES = ([100, 200], [200, 300], [300, 400])
 
@@ -185,7 +202,7 @@ def pareto_plan(profile: str, runs_dir) -> tuple[dict, list[dict]]:
 
 
 # %% ../nbs/09_plans.ipynb #ca7f10aa
-PLANS = {"convergence": convergence_plan, "long": long_plan, "seeds": seed_plan}
+PLANS = {"convergence": convergence_plan, "long": long_plan, "seeds": seed_plan, "gamma": gamma_plan}
 
 
 def get_plan(name: str, profile: str = "gpu") -> list[dict]:

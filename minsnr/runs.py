@@ -15,13 +15,13 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from .plans import (GPU_RUNS_PER_GPU, LONG_RUNS_PER_GPU, ExperimentPaths, convergence_plan, experiment_paths,
-                          long_plan, seed_plan)
+                          gamma_plan, long_plan, seed_plan)
 from .provenance import provenance
 from .trainer import TrainConfig
 
 # %% auto #0
 __all__ = ['FID_LADDER', 'run_state', 'SweepError', 'train_run', 'sweep', 'load_run', 'steps_to_reach', 'pick_threshold',
-           'convergence_runs', 'measure_floor', 'long_runs']
+           'convergence_runs', 'measure_floor', 'long_runs', 'gamma_runs']
 
 # %% ../nbs/10_runs.ipynb #d2a3ddb8
 def _read_json(p: Path):
@@ -247,3 +247,17 @@ def long_runs(profile: str = "quick", out_dir=None, train: bool = True, per_gpu:
     long_r = {c["strategy"]: load(c) for c in longs}
     seed_r = {s: [load(c) for c in by_weighting(seed0, s) + by_weighting(seeds, s)] for s in ("constant", "min_snr")}
     return paths, long_r, seed_r
+
+# %% ../nbs/10_runs.ipynb #48bbf4c1
+def gamma_runs(profile: str = "quick", out_dir=None, train: bool = True, per_gpu: int = GPU_RUNS_PER_GPU,
+               workers: int = 2, progress: bool = True) -> tuple[ExperimentPaths, dict]:
+    "(paths, {(target, γ): run}) of Min-SNR-γ for every γ of `gamma_plan` plus 5 and ∞ (SNR weighting)."
+    import math
+    paths = experiment_paths(profile, out_dir)
+    new = gamma_plan(profile)
+    old = [c for c in convergence_plan(profile) if c["strategy"] in ("min_snr", "snr")]
+    if train:
+        sweep(new + old, paths.runs, per_gpu=per_gpu, workers=workers, progress=progress)
+    gamma = lambda c: math.inf if c["strategy"] == "snr" else float(c["gamma"])
+    return paths, {(c["target"], gamma(c)): load_run(paths.runs / c["name"]) for c in new + old
+                   if (paths.runs / c["name"]).exists()}
