@@ -12,7 +12,7 @@ from .schedules import VPSchedule, append_dims
 from .weightings import TARGETS, predict_x0_eps
 
 # %% auto #0
-__all__ = ['SAMPLERS', 'edm_grid', 'Denoiser', 'edm_heun', 'edm_euler', 'ddim', 'sample', 'to_uint8']
+__all__ = ['SAMPLERS', 'edm_grid', 'Denoiser', 'heun_ode', 'edm_heun', 'edm_euler', 'ddim', 'sample', 'to_uint8']
 
 # %% ../nbs/06_sampler.ipynb #22948abc
 def edm_grid(schedule: VPSchedule, steps: int, sigma_min: float = 0.002, sigma_max: float = 80.0, rho: float = 7.0):
@@ -82,6 +82,22 @@ def _start(shape, sigma0, noise, generator, device, dtype):
     return noise.to(device=device, dtype=dtype) * sigma0
 
 
+def heun_ode(D, sig, x: torch.Tensor, keys=None, heun: bool = True, progress: bool = False) -> torch.Tensor:
+    """Integrate EDM's probability-flow ODE dx/dσ = (x − D(x, σ))/σ from x at sig[0] down the grid `sig` (ending in 0):
+    Euler steps, each corrected by Heun's rule except the last (σ = 0). D is called as D(x, keys[i]) (default: the
+    σ values themselves; a discrete model passes its timesteps)."""
+    keys = sig if keys is None else keys
+    for i in tqdm(range(len(sig) - 1), disable=not progress, desc="sampling"):
+        s_cur, s_next = float(sig[i]), float(sig[i + 1])
+        d = (x - D(x, keys[i])) / s_cur
+        x_next = x + (s_next - s_cur) * d
+        if heun and s_next > 0:
+            d2 = (x_next - D(x_next, keys[i + 1])) / s_next
+            x_next = x + (s_next - s_cur) * (d + d2) / 2
+        x = x_next
+    return x
+
+
 @torch.no_grad()
 def edm_heun(model, schedule: VPSchedule, shape, target: str = "x0", steps: int = 30, y=None, cfg_scale: float = 1.0,
              generator: torch.Generator | None = None, guidance_interval=None, sigma_min: float = 0.002,
@@ -96,14 +112,7 @@ def edm_heun(model, schedule: VPSchedule, shape, target: str = "x0", steps: int 
     D = Denoiser(model, schedule, target, y, cfg_scale, guidance_interval, null_label)
     ts, sig = edm_grid(schedule, steps, sigma_min, sigma_max, rho)
     x = _start(shape, float(sig[0]), noise, generator, device, dtype)
-    for i in tqdm(range(len(ts)), disable=not progress, desc="sampling"):
-        s_cur, s_next = float(sig[i]), float(sig[i + 1])
-        d = (x - D(x, ts[i])) / s_cur
-        x_next = x + (s_next - s_cur) * d
-        if heun and s_next > 0:
-            d2 = (x_next - D(x_next, ts[i + 1])) / s_next
-            x_next = x + (s_next - s_cur) * (d + d2) / 2
-        x = x_next
+    x = heun_ode(D, sig, x, keys=ts, heun=heun, progress=progress)
     return (x, D.nfe) if return_nfe else x
 
 

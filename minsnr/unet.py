@@ -11,23 +11,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .vit import check_backbone_call
+from .vit import check_backbone_call, timestep_embedding
 
 from .basics import patch_method
 
 # %% auto #0
-__all__ = ['timestep_embedding', 'ResBlock', 'AttentionBlock', 'Downsample', 'Upsample', 'UNet']
+__all__ = ['ResBlock', 'AttentionBlock', 'Downsample', 'Upsample', 'UNet']
 
 # %% ../nbs/03_unet.ipynb #e1364c6f
-def timestep_embedding(t: torch.Tensor, dim: int, max_period: float = 10000.0) -> torch.Tensor:
-    "Sinusoidal features [cos(t·f_i), sin(t·f_i)] of (integer or fractional) timesteps, f_i geometric from 1 to 1/max_period."
-    half = dim // 2
-    freqs = torch.exp(-math.log(max_period) * torch.arange(half, dtype=torch.float32, device=t.device) / half)
-    args = t.float()[:, None] * freqs[None]
-    emb = torch.cat([torch.cos(args), torch.sin(args)], dim=-1)
-    return F.pad(emb, (0, dim % 2))
-
-
 def _zero(module: nn.Module) -> nn.Module:
     for p in module.parameters():
         nn.init.zeros_(p)

@@ -5,16 +5,18 @@
 # %% ../nbs/02_vit.ipynb #9178cdf7
 from __future__ import annotations
 
+import math
 from functools import partial
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 from timm.models.vision_transformer import Block
 
 from .basics import patch_method
 
 # %% auto #0
-__all__ = ['VIT_SIZES', 'check_backbone_call', 'ViT', 'vit']
+__all__ = ['VIT_SIZES', 'check_backbone_call', 'timestep_embedding', 'ViT', 'vit']
 
 # %% ../nbs/02_vit.ipynb #40ff2e31
 VIT_SIZES = {
@@ -53,17 +55,28 @@ def check_backbone_call(x: torch.Tensor, t: torch.Tensor, y, in_chans: int, img_
                          f"got {int(y.min())}..{int(y.max())}")
     return y
 
+# %% ../nbs/02_vit.ipynb #e1360002
+def timestep_embedding(t: torch.Tensor, dim: int, max_period: float = 10000.0) -> torch.Tensor:
+    "Sinusoidal features [cos(t·f_i), sin(t·f_i)] of (integer or fractional) timesteps, f_i geometric from 1 to 1/max_period."
+    half = dim // 2
+    freqs = torch.exp(-math.log(max_period) * torch.arange(half, dtype=torch.float32, device=t.device) / half)
+    args = t.float()[:, None] * freqs[None]
+    emb = torch.cat([torch.cos(args), torch.sin(args)], dim=-1)
+    return F.pad(emb, (0, dim % 2))
+
 # %% ../nbs/02_vit.ipynb #40ff005b
 class ViT(nn.Module):
     """The paper's ViT denoiser, called as `model(x_t, t, y)`.
 
-    x_t: float [B, in_chans, img_size, img_size]; t: LongTensor [B] in [0, num_timesteps);
+    x_t: float [B, in_chans, img_size, img_size]; t: LongTensor [B] in [0, num_timesteps) (with
+    `continuous_time=True`: a float tensor [B], any real noise coordinate);
     y: LongTensor [B] of labels in [0, num_classes] (num_classes itself is the null label) or None (all null).
     Unconditional models (num_classes=0) take y=None only. Returns a tensor shaped like x_t."""
 
     def __init__(self, img_size: int = 32, patch_size: int = 2, in_chans: int = 4, num_classes: int = 1000,
                  num_timesteps: int = 1000, width: int = 768, depth: int = 12, heads: int = 12,
-                 mlp_ratio: float = 4.0, head_init_scale: float = 0.01, approx_gelu: bool = False):
+                 mlp_ratio: float = 4.0, head_init_scale: float = 0.01, approx_gelu: bool = False,
+                 continuous_time: bool = False):
         super().__init__()
         for name, value, lo in (("img_size", img_size, 1), ("patch_size", patch_size, 1), ("in_chans", in_chans, 1),
                                 ("num_classes", num_classes, 0), ("num_timesteps", num_timesteps, 1),
@@ -79,7 +92,11 @@ class ViT(nn.Module):
         self.grid = img_size // patch_size
         self.n_cond = 2 if num_classes > 0 else 1  # time token (+ class token)
         self.patch_embed = nn.Linear(patch_size * patch_size * in_chans, width)  # = a stride-p convolution
-        self.time_embed = nn.Embedding(num_timesteps, width)
+        self.continuous_time, self.width = bool(continuous_time), width
+        if continuous_time:  # sinusoidal features of a real noise coordinate, then an MLP
+            self.time_embed = nn.Sequential(nn.Linear(width, width), nn.SiLU(), nn.Linear(width, width))
+        else:                # the paper's: one learned token per integer timestep
+            self.time_embed = nn.Embedding(num_timesteps, width)
         self.class_embed = nn.Embedding(num_classes + 1, width) if num_classes > 0 else None
         self.pos_embed = nn.Parameter(torch.zeros(1, self.n_cond + self.grid**2, width))
         act = partial(nn.GELU, approximate="tanh") if approx_gelu else nn.GELU
@@ -119,13 +136,22 @@ def _init_weights(self, head_init_scale):
 def forward(self, x: torch.Tensor, t: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
     y = check_backbone_call(x, t, y, self.in_chans, self.img_size, self.num_classes)
     h = self.patch_embed(self.patchify(x))  # [B, N, D]
-    cond = [self.time_embed(t)[:, None]]
+    cond = [self.embed_time(t)[:, None]]
     if y is not None:
         cond.append(self.class_embed(y)[:, None])
     h = torch.cat(cond + [h], dim=1) + self.pos_embed
     for blk in self.blocks:
         h = blk(h)
     return self.unpatchify(self.head(self.norm(h)[:, self.n_cond:]))
+
+
+@patch_method(ViT)
+def embed_time(self, t: torch.Tensor) -> torch.Tensor:
+    "The time token [B, width]: a learned table indexed by integer t, or (continuous_time) an MLP of t's sinusoids."
+    if self.continuous_time:
+        lin = self.time_embed[0]
+        return self.time_embed(timestep_embedding(t, self.width).to(lin.weight.dtype))
+    return self.time_embed(t)
 
 
 @patch_method(ViT)
