@@ -16,7 +16,8 @@ from .schedules import append_dims
 
 # %% auto #0
 __all__ = ['SIGMA_DATA', 'P_MEAN', 'P_STD', 'SIGMA_MIN', 'SIGMA_MAX', 'RHO', 'EDM_WEIGHTINGS', 'edm_coefficients', 'EDMDenoiser',
-           'sample_sigma', 'edm_weight', 'min_snr_factor', 'EDMLossOutput', 'edm_loss', 'edm_sigmas', 'edm_sample']
+           'sample_sigma', 'edm_weight', 'min_snr_factor', 'EDMLossOutput', 'edm_loss', 'EDMLoss', 'edm_sigmas',
+           'edm_sample']
 
 # %% ../nbs/06b_edm.ipynb #ed000005
 SIGMA_DATA = 0.5          # EDM's data standard deviation for images in [-1, 1]
@@ -45,6 +46,7 @@ def edm_coefficients(sigma, sigma_data: float = SIGMA_DATA):
 class EDMDenoiser(nn.Module):
     """D(x; σ, y) = c_skip(σ) x + c_out(σ) F(c_in(σ) x; c_noise(σ), y): EDM's preconditioned denoiser around a backbone
     `net` called as net(x, c_noise, y) with a continuous noise coordinate."""
+    formulation = "edm"  # how samplers and the trainer tell it from a discrete VP backbone
 
     def __init__(self, net: nn.Module, sigma_data: float = SIGMA_DATA):
         super().__init__()
@@ -95,6 +97,7 @@ def min_snr_factor(sigma, gamma: float = 5.0) -> torch.Tensor:
 class EDMLossOutput:
     loss: torch.Tensor       # scalar: the mean weighted loss (what backward() is called on)
     per_sample: torch.Tensor  # [B] weighted losses
+    weight: torch.Tensor     # [B] the weight on each sample's ‖D − y‖² (λ, times the Min-SNR factor)
     sigma: torch.Tensor      # [B] the noise levels drawn
     mse: torch.Tensor        # [B] unweighted mean squared error of D against the clean data
 
@@ -117,9 +120,35 @@ def edm_loss(denoiser, y: torch.Tensor, labels=None, weighting: str = "edm", gam
     if weighting == "min_snr":
         w = w * min_snr_factor(sigma, gamma)
     per = w * mse
-    return EDMLossOutput(per.mean(), per, sigma, mse)
+    return EDMLossOutput(per.mean(), per, w, sigma, mse)
 
-# %% ../nbs/06b_edm.ipynb #ed000022
+# %% ../nbs/06b_edm.ipynb #ed000020
+class EDMLoss:
+    """EDM's training loss with one weighting ("edm" or "min_snr" with `gamma`), called like `WeightedLoss`:
+    loss(net, y, sigma, noise, labels, amp) -> DiffusionLoss (network in bf16 autocast with `amp`)."""
+
+    def __init__(self, weighting: str = "edm", gamma: float = 5.0, schedule=None, sigma_data: float = SIGMA_DATA):
+        if weighting not in EDM_WEIGHTINGS:
+            raise ValueError(f"unknown EDM weighting {weighting!r}; valid weightings: {', '.join(EDM_WEIGHTINGS)}")
+        min_snr_factor(torch.ones(1), gamma)  # checks gamma
+        self.weighting, self.gamma, self.sigma_data = weighting, float(gamma), sigma_data
+        self._log_grid = None if schedule is None else schedule.edm_sigma(torch.arange(schedule.T)).double().log()
+
+    def timesteps(self, sigma: torch.Tensor) -> torch.Tensor:
+        "The VP timestep whose EDM σ is the first at or above each σ (0 without a schedule), for per-range binning."
+        if self._log_grid is None:
+            return torch.zeros(sigma.shape, dtype=torch.long, device=sigma.device)
+        grid = self._log_grid.to(sigma.device)
+        return torch.searchsorted(grid, sigma.double().log()).clamp(max=len(grid) - 1)
+
+    def __call__(self, net, y: torch.Tensor, sigma: torch.Tensor, noise: torch.Tensor, labels=None, amp: bool = False):
+        from minsnr.weightings import DiffusionLoss
+        with torch.autocast(y.device.type, dtype=torch.bfloat16, enabled=amp):
+            out = edm_loss(net, y, labels, self.weighting, self.gamma, sigma=sigma, noise=noise)
+        mse = out.mse.detach()
+        return DiffusionLoss(loss=out.loss, weight=out.weight.detach(), mse=mse, mse_x0=mse, t=self.timesteps(sigma))
+
+# %% ../nbs/06b_edm.ipynb #ed000025
 def edm_sigmas(steps: int = 18, sigma_min: float = SIGMA_MIN, sigma_max: float = SIGMA_MAX, rho: float = RHO) -> torch.Tensor:
     "EDM's sampling grid: `steps` noise levels from sigma_max down to sigma_min (ρ-spaced), then 0; float64 [steps + 1]."
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 2:

@@ -19,9 +19,9 @@ from .weightings import Weighting
 __all__ = ['PROFILES', 'FIG5_WEIGHTINGS', 'STRATEGY_AXIS', 'GPU_STEPS', 'GPU_EVAL_AT', 'GPU_EVAL', 'GPU_RUNS_PER_GPU',
            'LONG_STEPS', 'LONG_EVAL_AT', 'GUIDANCE_INTERVAL', 'LONG_VARIANTS', 'LONG_EVAL', 'SPREAD_SEEDS',
            'SEED_EVAL_AT', 'LONG_RUNS_PER_GPU', 'LONG_WEIGHTINGS', 'LONG_AXIS', 'GAMMAS', 'GAMMA_EVAL_AT',
-           'GAMMA_FINAL', 'PARETO_RANGES', 'PLANS', 'repo_root', 'ExperimentPaths', 'check_profile', 'experiment_paths',
-           'make_plan', 'fig5_base', 'convergence_plan', 'long_plan', 'seed_plan', 'gamma_plan', 'pareto_plan',
-           'get_plan']
+           'GAMMA_FINAL', 'EDM_AXIS', 'EDM_EVAL', 'PARETO_RANGES', 'PLANS', 'repo_root', 'ExperimentPaths',
+           'check_profile', 'experiment_paths', 'make_plan', 'fig5_base', 'convergence_plan', 'long_plan', 'seed_plan',
+           'gamma_plan', 'edm_plan', 'pareto_plan', 'get_plan']
 
 # %% ../nbs/09_plans.ipynb #7592e260
 PROFILES = ("quick", "gpu")
@@ -135,18 +135,26 @@ LONG_EVAL = dict(n=10_000, sampler="edm_heun", steps=30, cfg_scale=1.0, batch_si
 SPREAD_SEEDS = (1, 2)
 SEED_EVAL_AT = [2000, 4000, 6000]
 LONG_RUNS_PER_GPU = 3
-LONG_WEIGHTINGS = [Weighting("constant"), Weighting("min_snr", 5.0)]
-LONG_AXIS = [(w.key, w.config()) for w in LONG_WEIGHTINGS]
+LONG_WEIGHTINGS = {  # per target: the pair whose order the long runs decide
+    "x0": [Weighting("constant"), Weighting("min_snr", 5.0)],
+    "eps": [Weighting("snr"), Weighting("min_snr", 5.0)],
+    "v": [Weighting("snr"), Weighting("min_snr", 5.0)],
+}
+LONG_AXIS = [(w.key, w.config()) for w in LONG_WEIGHTINGS["x0"]]
 
 
-def long_plan(profile: str = "gpu", target: str = "x0") -> list[dict]:
-    "Figure 1/5 to convergence: constant vs Min-SNR-5 for one target, each run long, EMA 0.9999 with warm-up."
+def long_plan(profile: str = "gpu", target: str = "x0", weightings=None) -> list[dict]:
+    """Figure 1/5 to convergence for one target: the weightings of `LONG_WEIGHTINGS[target]` (or `weightings`), each
+    run long, EMA 0.9999 with warm-up."""
+    if target not in LONG_WEIGHTINGS:
+        raise ValueError(f"target {target!r}: valid targets: {', '.join(LONG_WEIGHTINGS)}")
+    axis = [(w.key, w.config()) for w in (weightings or LONG_WEIGHTINGS[target])]
     base = fig5_base(profile)
     if profile == "gpu":
         base.update(steps=LONG_STEPS, ema_decay=0.9999, ckpt_every=2000, eval_at=LONG_EVAL_AT, eval=LONG_EVAL)
     else:
         base.update(steps=20, eval_at=[10, 20], eval=dict(base["eval"], noise_seeds=[], final_variants=LONG_VARIANTS))
-    return make_plan(f"fig5long-{profile}", base, target=[target], strategy=LONG_AXIS)
+    return make_plan(f"fig5long-{profile}", base, target=[target], strategy=axis)
 
 
 def seed_plan(profile: str = "gpu", target: str = "x0", seeds=None) -> list[dict]:
@@ -177,6 +185,20 @@ def gamma_plan(profile: str = "gpu", targets=("x0", "eps", "v"), gammas=None) ->
     axis = [(w.key, w.config()) for w in (Weighting("min_snr", g) for g in gammas)]
     return make_plan(f"table2-{profile}", base, target=list(targets), strategy=axis)
 
+# %% ../nbs/09_plans.ipynb #e9000002
+EDM_AXIS = [("edm", {"strategy": "edm"}), ("min_snr5", {"strategy": "min_snr", "gamma": 5.0})]
+EDM_EVAL = dict(LONG_EVAL, steps=18)  # EDM's Heun, 18 steps: NFE 35
+
+
+def edm_plan(profile: str = "gpu") -> list[dict]:
+    "Figure 9: EDM's formulation with its own loss weight vs that weight times min(SNR, 5)/SNR, long protocol."
+    base = dict(fig5_base(profile), formulation="edm", target="x0")
+    if profile == "gpu":
+        base.update(steps=LONG_STEPS, ema_decay=0.9999, ckpt_every=2000, eval_at=LONG_EVAL_AT, eval=EDM_EVAL)
+    else:
+        base.update(steps=20, eval_at=[10, 20], eval=dict(base["eval"], noise_seeds=[]))
+    return make_plan(f"fig9-{profile}", base, strategy=EDM_AXIS)
+
 # %% ../nbs/09_plans.ipynb #f9784f2a
 PARETO_RANGES = ([100, 200], [200, 300], [300, 400])
 
@@ -204,7 +226,7 @@ def pareto_plan(profile: str, runs_dir) -> tuple[dict, list[dict]]:
 
 
 # %% ../nbs/09_plans.ipynb #ca7f10aa
-PLANS = {"convergence": convergence_plan, "long": long_plan, "seeds": seed_plan, "gamma": gamma_plan}
+PLANS = {"convergence": convergence_plan, "long": long_plan, "seeds": seed_plan, "gamma": gamma_plan, "edm": edm_plan}
 
 
 def get_plan(name: str, profile: str = "gpu") -> list[dict]:

@@ -160,9 +160,13 @@ def sample(model, schedule: VPSchedule, n: int, shape, target: str = "x0", sampl
            steps: int = 30, labels=None, cfg_scale: float = 1.0, batch_size: int = 256, seed: int = 0,
            device=None, progress: bool = True, return_nfe: bool = False, **kw):
     """n samples of `shape` [C, H, W] (labels: LongTensor [n] or None), in batches; noise of sample i depends only on
-    (seed, i). With `return_nfe`, also the network evaluations per sample."""
+    (seed, i). With `return_nfe`, also the network evaluations per sample. An EDM model (`minsnr.edm.EDMDenoiser`:
+    `formulation == "edm"`) is sampled on EDM's own continuous grid (`schedule` and `target` are not used)."""
     if sampler not in SAMPLERS:
         raise ValueError(f"unknown sampler {sampler!r}; valid samplers: {', '.join(SAMPLERS)}")
+    edm = getattr(model, "formulation", "vp") == "edm"
+    if edm and sampler not in ("edm_heun", "edm_euler"):
+        raise ValueError(f"sampler {sampler!r} needs a discrete VP model; an EDM model samples with edm_heun or edm_euler")
     if labels is not None and len(labels) != n:
         raise ValueError(f"{n} samples but {len(labels)} labels")
     device = _device(model, None, device)
@@ -172,8 +176,13 @@ def sample(model, schedule: VPSchedule, n: int, shape, target: str = "x0", sampl
         noise = torch.stack([torch.randn(tuple(shape), generator=torch.Generator().manual_seed(seed * 1_000_003 + i))
                              for i in idx]).to(device)
         y = None if labels is None else labels[start:start + len(idx)].to(device)
-        x, nfe = SAMPLERS[sampler](model, schedule, noise.shape, target, steps, y=y, cfg_scale=cfg_scale,
-                                   noise=noise, device=device, return_nfe=True, **kw)
+        if edm:
+            from minsnr.edm import edm_sample  # minsnr.edm builds on this module
+            x, nfe = edm_sample(model, noise.shape, steps, y=y, cfg_scale=cfg_scale, noise=noise, device=device,
+                                heun=sampler == "edm_heun", return_nfe=True, **kw)
+        else:
+            x, nfe = SAMPLERS[sampler](model, schedule, noise.shape, target, steps, y=y, cfg_scale=cfg_scale,
+                                       noise=noise, device=device, return_nfe=True, **kw)
         out.append(x.float().cpu())
     return (torch.cat(out), nfe) if return_nfe else torch.cat(out)
 

@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 
 from .basics import patch_method
 from .data import Batcher, DATASETS, load_dataset
+from .edm import EDM_WEIGHTINGS, EDMDenoiser, EDMLoss, sample_sigma
 from .metrics import eval_hook_from_config
 from .models import create_model, default_betas
 from .provenance import provenance
@@ -29,8 +30,8 @@ from .schedules import SCHEDULES, make_schedule
 from .weightings import STRATEGIES, TARGETS, WeightedLoss, Weighting, bin_sums
 
 # %% auto #0
-__all__ = ['CKPT_RE', 'TrainConfig', 'Trainer', 'CheckpointError', 'read_checkpoint', 'load_checkpoint', 'train',
-           'find_checkpoint', 'load_model']
+__all__ = ['FORMULATIONS', 'CKPT_RE', 'TrainConfig', 'Trainer', 'build_model', 'CheckpointError', 'read_checkpoint',
+           'load_checkpoint', 'train', 'find_checkpoint', 'load_model']
 
 # %% ../nbs/05_trainer.ipynb #44442e9e
 @dataclass
@@ -49,6 +50,7 @@ class TrainConfig:
     model: str = "vit_s_2"
     model_kwargs: dict = field(default_factory=dict)
     # diffusion
+    formulation: str = "vp"            # vp: x_t = α_t x0 + σ_t ε, discrete t (the paper); edm: Karras et al.'s (its App. D)
     schedule: str = "cosine"
     T: int = 1000
     target: str = "x0"
@@ -92,13 +94,16 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
 # %% ../nbs/05_trainer.ipynb #7e1a0304
+FORMULATIONS = ("vp", "edm")
+
+
 @patch_method(TrainConfig)
 def validate(self) -> "TrainConfig":
     "Check every value; raise ValueError naming the bad value and the valid ones."
     def bad(key, why):
         raise ValueError(f"config {key}={getattr(self, key)!r}: {why}")
-    choices = {"data": DATASETS, "schedule": tuple(SCHEDULES), "target": TARGETS, "strategy": STRATEGIES,
-               "precision": ("auto", "bf16", "fp32")}
+    choices = {"data": DATASETS, "formulation": FORMULATIONS, "schedule": tuple(SCHEDULES), "target": TARGETS,
+               "strategy": STRATEGIES, "precision": ("auto", "bf16", "fp32")}
     for key, valid in choices.items():
         if getattr(self, key) not in valid:
             bad(key, f"{_did_you_mean(getattr(self, key), valid)}valid values: {', '.join(valid)}")
@@ -128,6 +133,13 @@ def validate(self) -> "TrainConfig":
         bad("init_from", "must be a path to a run folder or checkpoint, or null")
     if self.init_optimizer and not self.init_from:
         bad("init_optimizer", "needs init_from (the checkpoint whose optimiser state to take)")
+    if self.formulation == "edm":
+        if self.strategy not in EDM_WEIGHTINGS:
+            bad("strategy", f"formulation 'edm' takes {' or '.join(EDM_WEIGHTINGS)} (EDM's weight, or it times min(SNR, γ)/SNR)")
+        if self.target != "x0":
+            bad("target", "formulation 'edm' trains a denoiser D(x; σ) of the clean image: use target x0")
+        if self.t_range is not None:
+            bad("t_range", "selects discrete VP timesteps; formulation 'edm' draws σ from EDM's log-normal")
     if self.grad_clip is not None and not self.grad_clip > 0:
         bad("grad_clip", "must be > 0 or null")
     if self.image_size is not None and (not isinstance(self.image_size, int) or self.image_size < 1):
@@ -263,12 +275,23 @@ def _load_data(self):
     self.num_classes = self.data.num_classes if cfg.conditional else 0
 
 # %% ../nbs/05_trainer.ipynb #7e1a0203
+def build_model(cfg: TrainConfig, in_chans: int, img_size: int, num_classes: int) -> torch.nn.Module:
+    """The network a configuration trains: its backbone, or with formulation 'edm' the backbone (the ViT with a
+    continuous time input) inside EDM's preconditioning."""
+    if cfg.formulation != "edm":
+        return create_model(cfg.model, img_size, in_chans, num_classes, cfg.T, **cfg.model_kwargs)
+    kw = dict(cfg.model_kwargs)
+    if cfg.model.startswith("vit"):
+        kw.setdefault("continuous_time", True)
+    return EDMDenoiser(create_model(cfg.model, img_size, in_chans, num_classes, cfg.T, **kw))
+
+
 @patch_method(Trainer)
 def _build_network(self):
     "The backbone, its EMA and AdamW (the model's own betas unless the config sets them), from `init_from` if given."
     cfg, (C, H, _) = self.cfg, self.data.shape
     torch.manual_seed(cfg.seed)
-    self.model = create_model(cfg.model, H, C, self.num_classes, cfg.T, **cfg.model_kwargs).to(self.device)
+    self.model = build_model(cfg, C, H, self.num_classes).to(self.device)
     init = load_checkpoint(cfg.init_from)[1] if cfg.init_from else None
     if init is not None:
         try:
@@ -295,7 +318,8 @@ def _init_diffusion(self):
     "The noise schedule, the weighted loss, the order of the batches and the generator of timesteps and noise."
     cfg = self.cfg
     self.schedule = make_schedule(cfg.schedule, T=cfg.T)
-    self.loss = WeightedLoss(self.schedule, cfg.target, cfg.weighting)
+    self.loss = (EDMLoss(cfg.strategy, cfg.gamma, self.schedule) if cfg.formulation == "edm"
+                 else WeightedLoss(self.schedule, cfg.target, cfg.weighting))
     self.batcher = Batcher(len(self.data), cfg.batch_size, cfg.seed, self.rank, self.world)
     self.gen = torch.Generator(device=self.device).manual_seed(cfg.seed + 1)
 
@@ -335,15 +359,19 @@ def train_step(self):
     x0, y = self.data.get(idx, flip)
     B, per = cfg.batch_size, cfg.batch_size // self.world
     share = slice(self.rank * per, (self.rank + 1) * per)
-    lo, hi = cfg.t_range or (0, cfg.T)
-    t = torch.randint(lo, hi, (B,), generator=self.gen, device=dev)[share]
+    if cfg.formulation == "edm":  # EDM's noise level σ, log-normal
+        level = sample_sigma(B, generator=self.gen, device=dev)[share]
+    else:                         # the VP timestep, uniform
+        lo, hi = cfg.t_range or (0, cfg.T)
+        level = torch.randint(lo, hi, (B,), generator=self.gen, device=dev)[share]
     eps = torch.randn((B, *x0.shape[1:]), generator=self.gen, device=dev)[share]
     if self.num_classes:
         drop = torch.rand(B, generator=self.gen, device=dev)[share] < cfg.label_dropout
         y = torch.where(drop, torch.full_like(y, self.num_classes), y)
     else:
         y = None
-    out = self.loss(self.net, x0, t, eps, y, amp=self.amp)
+    out = self.loss(self.net, x0, level, eps, y, amp=self.amp)
+    t = out.t  # the timestep of each sample (for EDM, of its σ on the schedule), for the per-range sums
     out.loss.backward()
     if cfg.grad_clip:
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
@@ -637,6 +665,6 @@ def load_model(path, ema: bool = True, device="cpu"):
     cfg = TrainConfig.from_dict(ckpt["config"])
     w = ckpt["ema" if ema else "model"]
     C, H, _ = ckpt["data_shape"]
-    model = create_model(cfg.model, H, C, ckpt["num_classes"], cfg.T, **cfg.model_kwargs)
+    model = build_model(cfg, C, H, ckpt["num_classes"])
     model.load_state_dict(w)
     return model.to(device).eval(), cfg, ckpt["step"]
