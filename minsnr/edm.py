@@ -54,6 +54,8 @@ class EDMDenoiser(nn.Module):
             raise ValueError("EDM needs a backbone that takes a continuous noise coordinate: "
                              "build the ViT with continuous_time=True (the UNet takes one as it is)")
         self.net, self.sigma_data = net, float(sigma_data)
+        for a in ("in_chans", "img_size", "num_classes"):  # the backbone's shape, for samplers and the CLI
+            setattr(self, a, getattr(net, a, None))
 
     @property
     def null_label(self):
