@@ -11,13 +11,12 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .sampler import _device, _start, heun_ode
+from .sampler import edm_sample, edm_sigmas  # EDM's sampler lives beside the VP samplers
 from .schedules import append_dims
 
 # %% auto #0
 __all__ = ['SIGMA_DATA', 'P_MEAN', 'P_STD', 'SIGMA_MIN', 'SIGMA_MAX', 'RHO', 'EDM_WEIGHTINGS', 'edm_coefficients', 'EDMDenoiser',
-           'sample_sigma', 'edm_weight', 'min_snr_factor', 'EDMLossOutput', 'edm_loss', 'EDMLoss', 'edm_sigmas',
-           'edm_sample']
+           'sample_sigma', 'edm_weight', 'min_snr_factor', 'EDMLossOutput', 'edm_loss', 'EDMLoss']
 
 # %% ../nbs/06b_edm.ipynb #ed000005
 SIGMA_DATA = 0.5          # EDM's data standard deviation for images in [-1, 1]
@@ -149,43 +148,3 @@ class EDMLoss:
             out = edm_loss(net, y, labels, self.weighting, self.gamma, sigma=sigma, noise=noise)
         mse = out.mse.detach()
         return DiffusionLoss(loss=out.loss, weight=out.weight.detach(), mse=mse, mse_x0=mse, t=self.timesteps(sigma))
-
-# %% ../nbs/06b_edm.ipynb #ed000025
-def edm_sigmas(steps: int = 18, sigma_min: float = SIGMA_MIN, sigma_max: float = SIGMA_MAX, rho: float = RHO) -> torch.Tensor:
-    "EDM's sampling grid: `steps` noise levels from sigma_max down to sigma_min (ρ-spaced), then 0; float64 [steps + 1]."
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 2:
-        raise ValueError(f"steps must be an integer >= 2, got {steps!r}")
-    if not 0 < sigma_min < sigma_max:
-        raise ValueError(f"need 0 < sigma_min < sigma_max, got sigma_min={sigma_min!r}, sigma_max={sigma_max!r}")
-    i = torch.arange(steps, dtype=torch.float64)
-    s = (sigma_max ** (1 / rho) + i / (steps - 1) * (sigma_min ** (1 / rho) - sigma_max ** (1 / rho))) ** rho
-    return torch.cat([s, torch.zeros(1, dtype=torch.float64)])
-
-
-@torch.no_grad()
-def edm_sample(denoiser, shape, steps: int = 18, y=None, cfg_scale: float = 1.0, guidance_interval=None,
-               generator: torch.Generator | None = None, noise: torch.Tensor | None = None, device=None,
-               dtype=torch.float32, sigma_min: float = SIGMA_MIN, sigma_max: float = SIGMA_MAX, rho: float = RHO,
-               heun: bool = True, return_nfe: bool = False, progress: bool = False):
-    """Samples of `shape` [B, C, H, W] from an EDM denoiser D(x, σ, y) by EDM's deterministic Heun sampler (18 steps:
-    35 network evaluations); `noise` (standard normal) replaces the generator's draw."""
-    if cfg_scale != 1.0 and (y is None or getattr(denoiser, "null_label", None) is None):
-        raise ValueError("classifier-free guidance (cfg_scale != 1) needs labels y and a conditional model")
-    if guidance_interval is not None and not (0 <= guidance_interval[0] < guidance_interval[1]):
-        raise ValueError(f"guidance_interval must be (low, high) with 0 <= low < high, got {guidance_interval!r}")
-    device = _device(denoiser, y, device)
-    sig = edm_sigmas(steps, sigma_min, sigma_max, rho)
-    nfe = [0]
-
-    def D(x, s):
-        s = float(s)
-        if cfg_scale != 1.0 and (guidance_interval is None or guidance_interval[0] < s <= guidance_interval[1]):
-            y2 = torch.cat([y, torch.full_like(y, denoiser.null_label)])
-            cond, uncond = denoiser(torch.cat([x, x]), s, y2).to(x.dtype).chunk(2)
-            nfe[0] += 2
-            return uncond + cfg_scale * (cond - uncond)
-        nfe[0] += 1
-        return denoiser(x, s, y).to(x.dtype)
-
-    x = heun_ode(D, sig, _start(shape, float(sig[0]), noise, generator, device, dtype), heun=heun, progress=progress)
-    return (x, nfe[0]) if return_nfe else x

@@ -12,7 +12,8 @@ from .schedules import VPSchedule, append_dims
 from .weightings import TARGETS, predict_x0_eps
 
 # %% auto #0
-__all__ = ['SAMPLERS', 'edm_grid', 'Denoiser', 'heun_ode', 'edm_heun', 'edm_euler', 'ddim', 'sample', 'to_uint8']
+__all__ = ['SAMPLERS', 'edm_grid', 'Denoiser', 'heun_ode', 'edm_heun', 'edm_euler', 'ddim', 'edm_sigmas', 'edm_sample', 'sample',
+           'to_uint8']
 
 # %% ../nbs/06_sampler.ipynb #22948abc
 def edm_grid(schedule: VPSchedule, steps: int, sigma_min: float = 0.002, sigma_max: float = 80.0, rho: float = 7.0):
@@ -155,13 +156,53 @@ def _device(model, y=None, device=None) -> torch.device:
 
 SAMPLERS = {"edm_heun": edm_heun, "edm_euler": edm_euler, "ddim": ddim}
 
+# %% ../nbs/06_sampler.ipynb #e5a00002
+def edm_sigmas(steps: int = 18, sigma_min: float = 0.002, sigma_max: float = 80.0, rho: float = 7.0) -> torch.Tensor:
+    "EDM's sampling grid: `steps` noise levels from sigma_max down to sigma_min (ρ-spaced), then 0; float64 [steps + 1]."
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 2:
+        raise ValueError(f"steps must be an integer >= 2, got {steps!r}")
+    if not 0 < sigma_min < sigma_max:
+        raise ValueError(f"need 0 < sigma_min < sigma_max, got sigma_min={sigma_min!r}, sigma_max={sigma_max!r}")
+    i = torch.arange(steps, dtype=torch.float64)
+    s = (sigma_max ** (1 / rho) + i / (steps - 1) * (sigma_min ** (1 / rho) - sigma_max ** (1 / rho))) ** rho
+    return torch.cat([s, torch.zeros(1, dtype=torch.float64)])
+
+
+@torch.no_grad()
+def edm_sample(denoiser, shape, steps: int = 18, y=None, cfg_scale: float = 1.0, guidance_interval=None,
+               generator: torch.Generator | None = None, noise: torch.Tensor | None = None, device=None,
+               dtype=torch.float32, sigma_min: float = 0.002, sigma_max: float = 80.0, rho: float = 7.0,
+               heun: bool = True, return_nfe: bool = False, progress: bool = False):
+    """Samples of `shape` [B, C, H, W] from an EDM denoiser D(x, σ, y) by EDM's deterministic Heun sampler (18 steps:
+    35 network evaluations); `noise` (standard normal) replaces the generator's draw."""
+    if cfg_scale != 1.0 and (y is None or getattr(denoiser, "null_label", None) is None):
+        raise ValueError("classifier-free guidance (cfg_scale != 1) needs labels y and a conditional model")
+    if guidance_interval is not None and not (0 <= guidance_interval[0] < guidance_interval[1]):
+        raise ValueError(f"guidance_interval must be (low, high) with 0 <= low < high, got {guidance_interval!r}")
+    device = _device(denoiser, y, device)
+    sig = edm_sigmas(steps, sigma_min, sigma_max, rho)
+    nfe = [0]
+
+    def D(x, s):
+        s = float(s)
+        if cfg_scale != 1.0 and (guidance_interval is None or guidance_interval[0] < s <= guidance_interval[1]):
+            y2 = torch.cat([y, torch.full_like(y, denoiser.null_label)])
+            cond, uncond = denoiser(torch.cat([x, x]), s, y2).to(x.dtype).chunk(2)
+            nfe[0] += 2
+            return uncond + cfg_scale * (cond - uncond)
+        nfe[0] += 1
+        return denoiser(x, s, y).to(x.dtype)
+
+    x = heun_ode(D, sig, _start(shape, float(sig[0]), noise, generator, device, dtype), heun=heun, progress=progress)
+    return (x, nfe[0]) if return_nfe else x
+
 # %% ../nbs/06_sampler.ipynb #881648d6
 def sample(model, schedule: VPSchedule, n: int, shape, target: str = "x0", sampler: str = "edm_heun",
            steps: int = 30, labels=None, cfg_scale: float = 1.0, batch_size: int = 256, seed: int = 0,
            device=None, progress: bool = True, return_nfe: bool = False, **kw):
     """n samples of `shape` [C, H, W] (labels: LongTensor [n] or None), in batches; noise of sample i depends only on
     (seed, i). With `return_nfe`, also the network evaluations per sample. An EDM model (`minsnr.edm.EDMDenoiser`:
-    `formulation == "edm"`) is sampled on EDM's own continuous grid (`schedule` and `target` are not used)."""
+    `formulation == "edm"`) is sampled by `edm_sample` on EDM's continuous grid (`schedule` and `target` unused)."""
     if sampler not in SAMPLERS:
         raise ValueError(f"unknown sampler {sampler!r}; valid samplers: {', '.join(SAMPLERS)}")
     edm = getattr(model, "formulation", "vp") == "edm"
@@ -177,7 +218,6 @@ def sample(model, schedule: VPSchedule, n: int, shape, target: str = "x0", sampl
                              for i in idx]).to(device)
         y = None if labels is None else labels[start:start + len(idx)].to(device)
         if edm:
-            from minsnr.edm import edm_sample  # minsnr.edm builds on this module
             x, nfe = edm_sample(model, noise.shape, steps, y=y, cfg_scale=cfg_scale, noise=noise, device=device,
                                 heun=sampler == "edm_heun", return_nfe=True, **kw)
         else:
