@@ -86,11 +86,15 @@ def edm_weight(sigma, sigma_data: float = SIGMA_DATA) -> torch.Tensor:
     return (sigma ** 2 + sigma_data ** 2) / (sigma * sigma_data) ** 2
 
 
+def _check_gamma(gamma) -> float:
+    if isinstance(gamma, bool) or not (isinstance(gamma, (int, float)) and gamma > 0):
+        raise ValueError(f"gamma must be a number > 0, got {gamma!r}")
+    return float(gamma)
+
+
 def min_snr_factor(sigma, gamma: float = 5.0) -> torch.Tensor:
     "min(SNR, γ) / SNR with SNR = 1/σ² (the VP SNR of EDM's x = y + σn): min(1, γσ²)."
-    if not (isinstance(gamma, (int, float)) and gamma > 0):
-        raise ValueError(f"gamma must be a number > 0, got {gamma!r}")
-    sigma = _check_sigma(sigma)
+    gamma, sigma = _check_gamma(gamma), _check_sigma(sigma)
     return (gamma * sigma ** 2).clamp(max=1.0)
 
 # %% ../nbs/06b_edm.ipynb #ed000016
@@ -128,23 +132,16 @@ class EDMLoss:
     """EDM's training loss with one weighting ("edm" or "min_snr" with `gamma`), called like `WeightedLoss`:
     loss(net, y, sigma, noise, labels, amp) -> DiffusionLoss (network in bf16 autocast with `amp`)."""
 
-    def __init__(self, weighting: str = "edm", gamma: float = 5.0, schedule=None, sigma_data: float = SIGMA_DATA):
+    def __init__(self, weighting: str = "edm", gamma: float = 5.0, schedule=None):
         if weighting not in EDM_WEIGHTINGS:
             raise ValueError(f"unknown EDM weighting {weighting!r}; valid weightings: {', '.join(EDM_WEIGHTINGS)}")
-        min_snr_factor(torch.ones(1), gamma)  # checks gamma
-        self.weighting, self.gamma, self.sigma_data = weighting, float(gamma), sigma_data
-        self._log_grid = None if schedule is None else schedule.edm_sigma(torch.arange(schedule.T)).double().log()
-
-    def timesteps(self, sigma: torch.Tensor) -> torch.Tensor:
-        "The VP timestep whose EDM σ is the first at or above each σ (0 without a schedule), for per-range binning."
-        if self._log_grid is None:
-            return torch.zeros(sigma.shape, dtype=torch.long, device=sigma.device)
-        grid = self._log_grid.to(sigma.device)
-        return torch.searchsorted(grid, sigma.double().log()).clamp(max=len(grid) - 1)
+        self.weighting, self.gamma, self.schedule = weighting, _check_gamma(gamma), schedule
 
     def __call__(self, net, y: torch.Tensor, sigma: torch.Tensor, noise: torch.Tensor, labels=None, amp: bool = False):
         from minsnr.weightings import DiffusionLoss
         with torch.autocast(y.device.type, dtype=torch.bfloat16, enabled=amp):
             out = edm_loss(net, y, labels, self.weighting, self.gamma, sigma=sigma, noise=noise)
+        t = (self.schedule.timestep_from_edm_sigma(sigma) if self.schedule is not None
+             else torch.zeros(sigma.shape, dtype=torch.long, device=sigma.device))
         mse = out.mse.detach()
-        return DiffusionLoss(loss=out.loss, weight=out.weight.detach(), mse=mse, mse_x0=mse, t=self.timesteps(sigma))
+        return DiffusionLoss(loss=out.loss, weight=out.weight.detach(), mse=mse, mse_x0=mse, t=t)

@@ -12,32 +12,37 @@ from .schedules import VPSchedule, append_dims
 from .weightings import TARGETS, predict_x0_eps
 
 # %% auto #0
-__all__ = ['SAMPLERS', 'edm_grid', 'Denoiser', 'heun_ode', 'edm_heun', 'edm_euler', 'ddim', 'edm_sigmas', 'edm_sample', 'sample',
+__all__ = ['SAMPLERS', 'edm_sigmas', 'edm_grid', 'Denoiser', 'heun_ode', 'edm_heun', 'edm_euler', 'ddim', 'edm_sample', 'sample',
            'to_uint8']
 
 # %% ../nbs/06_sampler.ipynb #22948abc
-def edm_grid(schedule: VPSchedule, steps: int, sigma_min: float = 0.002, sigma_max: float = 80.0, rho: float = 7.0):
-    """EDM's σ grid snapped to the schedule's timesteps: (timesteps LongTensor [n], sigmas float64 [n+1] ending in 0).
-
-    n ≤ steps: grid points that snap to the same timestep are merged."""
+def edm_sigmas(steps: int = 18, sigma_min: float = 0.002, sigma_max: float = 80.0, rho: float = 7.0) -> torch.Tensor:
+    "EDM's sampling grid: `steps` noise levels from sigma_max down to sigma_min (ρ-spaced), then 0; float64 [steps + 1]."
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
         raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
     if not 0 < sigma_min < sigma_max:
         raise ValueError(f"need 0 < sigma_min < sigma_max, got sigma_min={sigma_min!r}, sigma_max={sigma_max!r}")
     if steps == 1:
-        sig = torch.tensor([sigma_max], dtype=torch.float64)
+        s = torch.tensor([sigma_max], dtype=torch.float64)
     else:
         i = torch.arange(steps, dtype=torch.float64)
-        sig = (sigma_max ** (1 / rho) + i / (steps - 1) * (sigma_min ** (1 / rho) - sigma_max ** (1 / rho))) ** rho
-    t = schedule.timestep_from_edm_sigma(sig)
-    t = torch.unique_consecutive(t)
+        s = (sigma_max ** (1 / rho) + i / (steps - 1) * (sigma_min ** (1 / rho) - sigma_max ** (1 / rho))) ** rho
+    return torch.cat([s, torch.zeros(1, dtype=torch.float64)])
+
+
+def edm_grid(schedule: VPSchedule, steps: int, sigma_min: float = 0.002, sigma_max: float = 80.0, rho: float = 7.0):
+    """EDM's σ grid (`edm_sigmas`) snapped to the schedule's timesteps: (timesteps LongTensor [n], sigmas float64 [n+1]
+    ending in 0). n ≤ steps: grid points that snap to the same timestep are merged."""
+    t = torch.unique_consecutive(schedule.timestep_from_edm_sigma(edm_sigmas(steps, sigma_min, sigma_max, rho)[:-1]))
     return t, torch.cat([schedule.edm_sigma(t), torch.zeros(1, dtype=torch.float64)])
 
 # %% ../nbs/06_sampler.ipynb #2294005b
 class Denoiser:
-    "D(x̃; t) = the model's x̂0 for VE-space input x̃ at discrete timestep t, with optional classifier-free guidance."
+    """D(x̃; key) = the model's x̂0 for VE-space input x̃, with optional classifier-free guidance. `key` is a discrete
+    timestep for a VP model; for a denoiser of EDM's own formulation (`formulation == "edm"`, `minsnr.edm`), which
+    takes x̃ and σ as they are, it is σ itself."""
 
-    def __init__(self, model, schedule: VPSchedule, target: str, y=None, cfg_scale: float = 1.0,
+    def __init__(self, model, schedule: VPSchedule | None, target: str, y=None, cfg_scale: float = 1.0,
                  guidance_interval: tuple[float, float] | None = None, null_label: int | None = None):
         if target not in TARGETS:
             raise ValueError(f"unknown target {target!r}; valid targets: {', '.join(TARGETS)}")
@@ -51,6 +56,7 @@ class Denoiser:
             raise ValueError(f"guidance_interval must be (low, high) with 0 <= low < high, got {guidance_interval!r}")
         self.model, self.schedule, self.target, self.y = model, schedule, target, y
         self.cfg_scale, self.interval, self.null_label = cfg_scale, guidance_interval, null_label
+        self.edm = getattr(model, "formulation", "vp") == "edm"
         self.nfe = 0  # network evaluations so far (a guided evaluation counts as 2, batched together)
 
     def guided(self, sigma: float) -> bool:
@@ -58,21 +64,24 @@ class Denoiser:
             return False
         return self.interval is None or self.interval[0] < sigma <= self.interval[1]
 
-    def __call__(self, x_ve: torch.Tensor, t: int) -> torch.Tensor:
+    def x0(self, x_ve: torch.Tensor, key, y) -> torch.Tensor:
+        "One network evaluation: x̂0 for the batch x_ve at `key` with labels y."
+        if self.edm:
+            return self.model(x_ve, float(key), y).to(x_ve.dtype)
         s = self.schedule
-        tt = torch.full((x_ve.shape[0],), int(t), dtype=torch.long, device=x_ve.device)
-        alpha = append_dims(s.alpha(tt).to(x_ve.dtype), x_ve.ndim)
-        x_t = x_ve * alpha
-        sigma = float(s.edm_sigma(torch.tensor([int(t)])))
+        tt = torch.full((x_ve.shape[0],), int(key), dtype=torch.long, device=x_ve.device)
+        x_t = x_ve * append_dims(s.alpha(tt).to(x_ve.dtype), x_ve.ndim)
+        return predict_x0_eps(self.model(x_t, tt, y).to(x_ve.dtype), x_t, tt, s, self.target)[0]
+
+    def __call__(self, x_ve: torch.Tensor, key) -> torch.Tensor:
+        sigma = float(key) if self.edm else float(self.schedule.edm_sigma(torch.tensor([int(key)])))
         if self.guided(sigma):
             y2 = torch.cat([self.y, torch.full_like(self.y, self.null_label)])
-            t2, x2 = torch.cat([tt, tt]), torch.cat([x_t, x_t])
-            x0 = predict_x0_eps(self.model(x2, t2, y2).to(x_ve.dtype), x2, t2, s, self.target)[0]
-            cond, uncond = x0.chunk(2)
+            cond, uncond = self.x0(torch.cat([x_ve, x_ve]), key, y2).chunk(2)
             self.nfe += 2
             return uncond + self.cfg_scale * (cond - uncond)
         self.nfe += 1
-        return predict_x0_eps(self.model(x_t, tt, self.y).to(x_ve.dtype), x_t, tt, s, self.target)[0]
+        return self.x0(x_ve, key, self.y)
 
 # %% ../nbs/06_sampler.ipynb #4a0218f5
 def _start(shape, sigma0, noise, generator, device, dtype):
@@ -157,17 +166,6 @@ def _device(model, y=None, device=None) -> torch.device:
 SAMPLERS = {"edm_heun": edm_heun, "edm_euler": edm_euler, "ddim": ddim}
 
 # %% ../nbs/06_sampler.ipynb #e5a00002
-def edm_sigmas(steps: int = 18, sigma_min: float = 0.002, sigma_max: float = 80.0, rho: float = 7.0) -> torch.Tensor:
-    "EDM's sampling grid: `steps` noise levels from sigma_max down to sigma_min (ρ-spaced), then 0; float64 [steps + 1]."
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 2:
-        raise ValueError(f"steps must be an integer >= 2, got {steps!r}")
-    if not 0 < sigma_min < sigma_max:
-        raise ValueError(f"need 0 < sigma_min < sigma_max, got sigma_min={sigma_min!r}, sigma_max={sigma_max!r}")
-    i = torch.arange(steps, dtype=torch.float64)
-    s = (sigma_max ** (1 / rho) + i / (steps - 1) * (sigma_min ** (1 / rho) - sigma_max ** (1 / rho))) ** rho
-    return torch.cat([s, torch.zeros(1, dtype=torch.float64)])
-
-
 @torch.no_grad()
 def edm_sample(denoiser, shape, steps: int = 18, y=None, cfg_scale: float = 1.0, guidance_interval=None,
                generator: torch.Generator | None = None, noise: torch.Tensor | None = None, device=None,
@@ -175,26 +173,14 @@ def edm_sample(denoiser, shape, steps: int = 18, y=None, cfg_scale: float = 1.0,
                heun: bool = True, return_nfe: bool = False, progress: bool = False):
     """Samples of `shape` [B, C, H, W] from an EDM denoiser D(x, σ, y) by EDM's deterministic Heun sampler (18 steps:
     35 network evaluations); `noise` (standard normal) replaces the generator's draw."""
-    if cfg_scale != 1.0 and (y is None or getattr(denoiser, "null_label", None) is None):
-        raise ValueError("classifier-free guidance (cfg_scale != 1) needs labels y and a conditional model")
-    if guidance_interval is not None and not (0 <= guidance_interval[0] < guidance_interval[1]):
-        raise ValueError(f"guidance_interval must be (low, high) with 0 <= low < high, got {guidance_interval!r}")
-    device = _device(denoiser, y, device)
+    if getattr(denoiser, "formulation", "vp") != "edm":
+        raise ValueError("edm_sample needs a denoiser of EDM's formulation (formulation == 'edm'); "
+                         "a discrete VP model samples with edm_heun")
+    D = Denoiser(denoiser, None, "x0", y, cfg_scale, guidance_interval)
     sig = edm_sigmas(steps, sigma_min, sigma_max, rho)
-    nfe = [0]
-
-    def D(x, s):
-        s = float(s)
-        if cfg_scale != 1.0 and (guidance_interval is None or guidance_interval[0] < s <= guidance_interval[1]):
-            y2 = torch.cat([y, torch.full_like(y, denoiser.null_label)])
-            cond, uncond = denoiser(torch.cat([x, x]), s, y2).to(x.dtype).chunk(2)
-            nfe[0] += 2
-            return uncond + cfg_scale * (cond - uncond)
-        nfe[0] += 1
-        return denoiser(x, s, y).to(x.dtype)
-
-    x = heun_ode(D, sig, _start(shape, float(sig[0]), noise, generator, device, dtype), heun=heun, progress=progress)
-    return (x, nfe[0]) if return_nfe else x
+    x = _start(shape, float(sig[0]), noise, generator, _device(denoiser, y, device), dtype)
+    x = heun_ode(D, sig, x, heun=heun, progress=progress)
+    return (x, D.nfe) if return_nfe else x
 
 # %% ../nbs/06_sampler.ipynb #881648d6
 def sample(model, schedule: VPSchedule, n: int, shape, target: str = "x0", sampler: str = "edm_heun",

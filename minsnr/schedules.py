@@ -143,8 +143,8 @@ def edm_sigmas(self) -> torch.Tensor:
     return self._edm_sigma
 
 # %% ../nbs/00_schedules.ipynb #bba5c15b
-@patch_method(VPSchedule)
 # -- forward process -------------------------------------------------------------------------------
+@patch_method(VPSchedule)
 def add_noise(self, x0: torch.Tensor, eps: torch.Tensor, t) -> torch.Tensor:
     "Sample x_t = α_t x0 + σ_t ε (coefficients cast to x0's dtype, broadcast over non-batch dims)."
     if x0.shape != eps.shape:
@@ -159,21 +159,22 @@ def sample_timesteps(self, n: int, generator: torch.Generator | None = None, dev
     return torch.randint(0, self.T, (n,), generator=generator, device=device)
 
 
-@patch_method(VPSchedule)
 # -- continuous-time access ------------------------------------------------------------------------
+@patch_method(VPSchedule)
 def timestep_from_edm_sigma(self, sigma_edm) -> torch.Tensor:
-    """The discrete timestep whose σ_EDM is nearest (in log σ) to each given σ_EDM.
+    """The discrete timestep whose σ_EDM is nearest (in log σ) to each given σ_EDM, on σ's device.
 
-    This is how an EDM sampler's continuous σ grid is snapped onto a discrete VP model."""
-    s = torch.as_tensor(sigma_edm, dtype=torch.float64)
-    if (s.isnan() | (s <= 0)).any():
+    This is how an EDM sampler's continuous σ grid is snapped onto a discrete VP model, and how a trainer bins EDM's
+    σ by timestep. Like the timestep check, the positivity check reads values back on the CPU only (no device sync)."""
+    s = torch.as_tensor(sigma_edm).double()
+    if s.device.type == "cpu" and bool((s.isnan() | (s <= 0)).any()):
         raise ValueError("sigma_edm must be positive")
-    log_grid = self._edm_sigma.log()  # increasing, +inf at a zero-terminal-SNR last step
-    ls = s.log().cpu()
-    hi = torch.searchsorted(log_grid, ls.reshape(-1)).clamp(1, self.T - 1)
+    log_grid = self._table("_edm_sigma", s.device).log()  # increasing, +inf at a zero-terminal-SNR last step
+    ls = s.log().reshape(-1)
+    hi = torch.searchsorted(log_grid, ls).clamp(1, self.T - 1)
     lo = hi - 1
-    pick_hi = (log_grid[hi] - ls.reshape(-1)) < (ls.reshape(-1) - log_grid[lo])
-    return torch.where(pick_hi, hi, lo).reshape(s.shape).to(s.device)
+    pick_hi = (log_grid[hi] - ls) < (ls - log_grid[lo])
+    return torch.where(pick_hi, hi, lo).reshape(s.shape)
 
 
 @patch_method(VPSchedule)
