@@ -19,9 +19,9 @@ from .weightings import Weighting
 __all__ = ['PROFILES', 'FIG5_WEIGHTINGS', 'STRATEGY_AXIS', 'GPU_STEPS', 'GPU_EVAL_AT', 'GPU_EVAL', 'GPU_RUNS_PER_GPU',
            'LONG_STEPS', 'LONG_EVAL_AT', 'GUIDANCE_INTERVAL', 'LONG_VARIANTS', 'LONG_EVAL', 'SPREAD_SEEDS',
            'SEED_EVAL_AT', 'LONG_RUNS_PER_GPU', 'LONG_WEIGHTINGS', 'LONG_AXIS', 'GAMMAS', 'GAMMA_EVAL_AT',
-           'GAMMA_FINAL', 'EDM_AXIS', 'EDM_EVAL', 'PARETO_RANGES', 'PLANS', 'repo_root', 'ExperimentPaths',
+           'GAMMA_FINAL', 'EDM_AXIS', 'EDM_EVAL', 'EDM_SEEDS', 'PARETO_RANGES', 'PLANS', 'repo_root', 'ExperimentPaths',
            'check_profile', 'experiment_paths', 'make_plan', 'fig5_base', 'convergence_plan', 'long_plan', 'seed_plan',
-           'gamma_plan', 'edm_plan', 'pareto_plan', 'get_plan']
+           'gamma_plan', 'edm_plan', 'edm_seed_plan', 'pareto_plan', 'get_plan']
 
 # %% ../nbs/09_plans.ipynb #7592e260
 PROFILES = ("quick", "gpu")
@@ -188,6 +188,7 @@ def gamma_plan(profile: str = "gpu", targets=("x0", "eps", "v"), gammas=None) ->
 # %% ../nbs/09_plans.ipynb #e9000002
 EDM_AXIS = [("edm", {"strategy": "edm"}), ("min_snr5", {"strategy": "min_snr", "gamma": 5.0})]
 EDM_EVAL = dict(LONG_EVAL, steps=18)  # EDM's Heun, 18 steps: NFE 35
+EDM_SEEDS = (0, 1)
 
 
 def edm_plan(profile: str = "gpu") -> list[dict]:
@@ -198,6 +199,17 @@ def edm_plan(profile: str = "gpu") -> list[dict]:
     else:
         base.update(steps=20, eval_at=[10, 20], eval=dict(base["eval"], noise_seeds=[]))
     return make_plan(f"fig9-{profile}", base, strategy=EDM_AXIS)
+
+
+def edm_seed_plan(profile: str = "gpu", seeds=EDM_SEEDS) -> list[dict]:
+    """Figure 9's yardstick: both weightings of `edm_plan` with the short protocol (EDM's sampler, 18 steps) and each
+    training seed in `seeds`."""
+    base = dict(fig5_base(profile), formulation="edm", target="x0")
+    if profile == "gpu":
+        base.update(eval_at=SEED_EVAL_AT, eval=dict(GPU_EVAL, steps=18, noise_seeds=[]))
+    else:
+        base["eval"] = dict(base["eval"], noise_seeds=[])
+    return make_plan(f"fig9-{profile}", base, strategy=EDM_AXIS, seed=[(f"seed{s}", {"seed": s}) for s in seeds])
 
 # %% ../nbs/09_plans.ipynb #f9784f2a
 PARETO_RANGES = ([100, 200], [200, 300], [300, 400])

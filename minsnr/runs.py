@@ -15,13 +15,13 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from .plans import (GPU_RUNS_PER_GPU, LONG_RUNS_PER_GPU, ExperimentPaths, convergence_plan, experiment_paths,
-                          gamma_plan, long_plan, seed_plan)
+                          edm_plan, edm_seed_plan, gamma_plan, long_plan, seed_plan)
 from .provenance import provenance
 from .trainer import TrainConfig
 
 # %% auto #0
 __all__ = ['FID_LADDER', 'run_state', 'SweepError', 'train_run', 'sweep', 'load_run', 'steps_to_reach', 'pick_threshold',
-           'convergence_runs', 'measure_floor', 'long_runs', 'gamma_runs']
+           'convergence_runs', 'measure_floor', 'long_runs', 'gamma_runs', 'edm_runs']
 
 # %% ../nbs/10_runs.ipynb #d2a3ddb8
 def _read_json(p: Path):
@@ -261,3 +261,18 @@ def gamma_runs(profile: str = "quick", out_dir=None, train: bool = True, per_gpu
     gamma = lambda c: math.inf if c["strategy"] == "snr" else float(c["gamma"])
     return paths, {(c["target"], gamma(c)): load_run(paths.runs / c["name"]) for c in new + old
                    if (paths.runs / c["name"]).exists()}
+
+# %% ../nbs/10_runs.ipynb #e9a00002
+def edm_runs(profile: str = "quick", out_dir=None, train: bool = True, per_gpu: int = LONG_RUNS_PER_GPU,
+             workers: int = 2, progress: bool = True):
+    """(paths, long runs {strategy: run}, seed runs {strategy: [seed runs in `EDM_SEEDS` order]}) of Figure 9 (EDM
+    vs EDM × min(SNR, 5)/SNR), training what is missing first."""
+    paths = experiment_paths(profile, out_dir)
+    longs, seeds = edm_plan(profile), edm_seed_plan(profile)
+    keys = [c["strategy"] for c in longs]
+    by_weighting = lambda plan, s: [c for c in plan if c["strategy"] == s]
+    if train:
+        sweep([c for s in keys for c in by_weighting(longs, s) + by_weighting(seeds, s)], paths.runs, per_gpu=per_gpu,
+              workers=workers, progress=progress)
+    load = lambda c: load_run(paths.runs / c["name"]) if (paths.runs / c["name"]).exists() else None
+    return paths, {c["strategy"]: load(c) for c in longs}, {s: [load(c) for c in by_weighting(seeds, s)] for s in keys}
