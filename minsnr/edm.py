@@ -28,7 +28,8 @@ def _check_sigma(sigma) -> torch.Tensor:
     sigma = torch.as_tensor(sigma)
     if not torch.is_floating_point(sigma):
         sigma = sigma.double()
-    if sigma.device.type == "cpu" and sigma.numel() and not bool((sigma > 0).all() & torch.isfinite(sigma).all()):
+    if (sigma.device.type == "cpu" and not torch.compiler.is_compiling() and sigma.numel()  # no sync or graph break
+            and not bool((sigma > 0).all() & torch.isfinite(sigma).all())):
         raise ValueError(f"noise levels σ must be finite and > 0, got min {float(sigma.min())}, max {float(sigma.max())}")
     return sigma
 

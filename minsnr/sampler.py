@@ -66,8 +66,9 @@ class Denoiser:
 
     def x0(self, x_ve: torch.Tensor, key, y) -> torch.Tensor:
         "One network evaluation: x̂0 for the batch x_ve at `key` with labels y."
-        if self.edm:
-            return self.model(x_ve, float(key), y).to(x_ve.dtype)
+        if self.edm:  # σ as a tensor, one per sample: a compiled network is traced once, not once per noise level
+            sigma = torch.full((x_ve.shape[0],), float(key), dtype=torch.float32, device=x_ve.device)
+            return self.model(x_ve, sigma, y).to(x_ve.dtype)
         s = self.schedule
         tt = torch.full((x_ve.shape[0],), int(key), dtype=torch.long, device=x_ve.device)
         x_t = x_ve * append_dims(s.alpha(tt).to(x_ve.dtype), x_ve.ndim)
