@@ -158,13 +158,16 @@ def long_plan(profile: str = "gpu", target: str = "x0", weightings=None) -> list
 
 
 def seed_plan(profile: str = "gpu", target: str = "x0", seeds=None) -> list[dict]:
-    """The short protocol's constant and Min-SNR-5 runs with other training seeds (seed 0 is in `convergence_plan`):
-    `SPREAD_SEEDS` for the gpu profile, one extra seed for quick."""
+    """The short protocol's runs of the long runs' pair (`LONG_WEIGHTINGS[target]`) with other training seeds (seed 0
+    is in `convergence_plan`): `SPREAD_SEEDS` for the gpu profile, one extra seed for quick."""
+    if target not in LONG_WEIGHTINGS:
+        raise ValueError(f"target {target!r}: valid targets: {', '.join(LONG_WEIGHTINGS)}")
     base = fig5_base(profile)
     seeds = seeds or (SPREAD_SEEDS if profile == "gpu" else SPREAD_SEEDS[:1])
     if profile == "gpu":
         base.update(eval_at=SEED_EVAL_AT, eval=dict(GPU_EVAL, noise_seeds=[]))
-    return make_plan(f"fig5-{profile}", base, target=[target], strategy=LONG_AXIS,
+    axis = [(w.key, w.config()) for w in LONG_WEIGHTINGS[target]]
+    return make_plan(f"fig5-{profile}", base, target=[target], strategy=axis,
                      seed=[(f"seed{s}", {"seed": s}) for s in seeds])
 
 # %% ../nbs/09_plans.ipynb #ea2dfcd7

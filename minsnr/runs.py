@@ -233,19 +233,21 @@ def measure_floor(profile: str = "quick", out_dir=None, compute: bool = True, pr
 
 
 def long_runs(profile: str = "quick", out_dir=None, train: bool = True, per_gpu: int = LONG_RUNS_PER_GPU,
-              workers: int = 2, progress: bool = True):
-    """(paths, long runs {strategy: run}, seed runs {strategy: [seed 0, seed 1, ...]}) of the long protocol, training
-    what is missing first: each long run with its weighting's seed runs on one GPU."""
+              workers: int = 2, progress: bool = True, target: str = "x0"):
+    """(paths, long runs {strategy: run}, seed runs {strategy: [seed 0, seed 1, ...]}) of the long protocol for one
+    target (its pair `LONG_WEIGHTINGS[target]`), training what is missing first: each long run with its weighting's
+    seed runs on one GPU."""
     paths = experiment_paths(profile, out_dir)
-    longs, seeds = long_plan(profile), seed_plan(profile)
-    seed0 = [c for c in convergence_plan(profile, targets=("x0",)) if c["strategy"] in ("constant", "min_snr")]
+    longs, seeds = long_plan(profile, target), seed_plan(profile, target)
+    keys = [c["strategy"] for c in longs]
+    seed0 = [c for c in convergence_plan(profile, targets=(target,)) if c["strategy"] in keys]
     by_weighting = lambda plan, s: [c for c in plan if c["strategy"] == s]
-    order = [c for s in ("constant", "min_snr") for c in by_weighting(longs, s) + by_weighting(seeds, s)] + seed0
+    order = [c for s in keys for c in by_weighting(longs, s) + by_weighting(seeds, s)] + seed0
     if train:
         sweep(order, paths.runs, per_gpu=per_gpu, workers=workers, progress=progress)
     load = lambda c: load_run(paths.runs / c["name"]) if (paths.runs / c["name"]).exists() else None
     long_r = {c["strategy"]: load(c) for c in longs}
-    seed_r = {s: [load(c) for c in by_weighting(seed0, s) + by_weighting(seeds, s)] for s in ("constant", "min_snr")}
+    seed_r = {s: [load(c) for c in by_weighting(seed0, s) + by_weighting(seeds, s)] for s in keys}
     return paths, long_r, seed_r
 
 # %% ../nbs/10_runs.ipynb #48bbf4c1
