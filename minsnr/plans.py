@@ -19,9 +19,10 @@ from .weightings import Weighting
 __all__ = ['PROFILES', 'FIG5_WEIGHTINGS', 'STRATEGY_AXIS', 'GPU_STEPS', 'GPU_EVAL_AT', 'GPU_EVAL', 'GPU_RUNS_PER_GPU',
            'LONG_STEPS', 'LONG_EVAL_AT', 'GUIDANCE_INTERVAL', 'LONG_VARIANTS', 'LONG_EVAL', 'SPREAD_SEEDS',
            'SEED_EVAL_AT', 'LONG_RUNS_PER_GPU', 'LONG_WEIGHTINGS', 'LONG_AXIS', 'GAMMAS', 'GAMMA_EVAL_AT',
-           'GAMMA_FINAL', 'EDM_AXIS', 'EDM_EVAL', 'EDM_SEEDS', 'PARETO_RANGES', 'PLANS', 'repo_root', 'ExperimentPaths',
-           'check_profile', 'experiment_paths', 'make_plan', 'fig5_base', 'convergence_plan', 'long_plan', 'seed_plan',
-           'gamma_plan', 'edm_plan', 'edm_seed_plan', 'pareto_plan', 'get_plan']
+           'GAMMA_FINAL', 'EDM_AXIS', 'EDM_EVAL', 'EDM_SEEDS', 'UNET_MODEL', 'UNET_RUNS_PER_GPU', 'UNET_QUICK_KWARGS',
+           'PARETO_RANGES', 'PLANS', 'repo_root', 'ExperimentPaths', 'check_profile', 'experiment_paths', 'make_plan',
+           'fig5_base', 'convergence_plan', 'long_plan', 'seed_plan', 'gamma_plan', 'edm_plan', 'edm_seed_plan',
+           'unet_plan', 'uncond_plan', 'pareto_plan', 'get_plan']
 
 # %% ../nbs/09_plans.ipynb #7592e260
 PROFILES = ("quick", "gpu")
@@ -215,6 +216,43 @@ def edm_seed_plan(profile: str = "gpu", seeds=None) -> list[dict]:
         base["eval"] = dict(base["eval"], noise_seeds=[])
     return make_plan(f"fig9-{profile}", base, strategy=EDM_AXIS, seed=[(f"seed{s}", {"seed": s}) for s in seeds])
 
+# %% ../nbs/09_plans.ipynb #u1a00002
+UNET_MODEL = "unet_s"
+UNET_RUNS_PER_GPU = 2
+UNET_QUICK_KWARGS = dict(model_channels=16, channel_mult=(1, 2), num_res_blocks=1, attention_resolutions=(16,),
+                         num_heads=2, groups=8)
+
+
+def _unet_base(profile: str) -> dict:
+    base = dict(fig5_base(profile), model=UNET_MODEL)
+    if profile != "gpu":  # the quick profile's tiny UNet in place of its tiny ViT, 20 steps
+        base.update(model_kwargs=UNET_QUICK_KWARGS, steps=20, eval_at=[10, 20], ckpt_every=10)
+    return base
+
+
+def unet_plan(profile: str = "gpu") -> list[dict]:
+    "Table 1: the UNet with the short protocol, x0 (constant vs Min-SNR-5) and ε (SNR vs Min-SNR-5)."
+    return [c for t in ("x0", "eps") for c in make_plan(f"table1-{profile}", _unet_base(profile), target=[t],
+                                                        strategy=[(w.key, w.config()) for w in LONG_WEIGHTINGS[t]])]
+
+
+def uncond_plan(profile: str = "gpu", models=("unet_s", "vit_s_2")) -> list[dict]:
+    """Table 3: unconditional generation (no labels) with each backbone in `models`, x0-prediction, constant vs
+    Min-SNR-5, the long protocol's training and evaluation (no guidance)."""
+    plans = []
+    for m in models:
+        base = dict(fig5_base(profile), model=m, conditional=False, label_dropout=0.0)
+        if m.startswith("unet") and profile != "gpu":
+            base["model_kwargs"] = UNET_QUICK_KWARGS
+        if profile == "gpu":
+            base.update(steps=LONG_STEPS, ema_decay=0.9999, ckpt_every=2000, eval_at=LONG_EVAL_AT,
+                        eval=dict(LONG_EVAL, final_variants=[]))
+        else:
+            base.update(steps=20, eval_at=[10, 20], eval=dict(base["eval"], noise_seeds=[]))
+        plans += make_plan(f"table3-{profile}-{m.replace('_', '')}", base, target=["x0"],
+                           strategy=[(w.key, w.config()) for w in LONG_WEIGHTINGS["x0"]])
+    return plans
+
 # %% ../nbs/09_plans.ipynb #f9784f2a
 PARETO_RANGES = ([100, 200], [200, 300], [300, 400])
 
@@ -242,7 +280,8 @@ def pareto_plan(profile: str, runs_dir) -> tuple[dict, list[dict]]:
 
 
 # %% ../nbs/09_plans.ipynb #ca7f10aa
-PLANS = {"convergence": convergence_plan, "long": long_plan, "seeds": seed_plan, "gamma": gamma_plan, "edm": edm_plan}
+PLANS = {"convergence": convergence_plan, "long": long_plan, "seeds": seed_plan, "gamma": gamma_plan, "edm": edm_plan,
+         "unet": unet_plan, "uncond": uncond_plan}
 
 
 def get_plan(name: str, profile: str = "gpu") -> list[dict]:

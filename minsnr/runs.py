@@ -15,13 +15,15 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from .plans import (GPU_RUNS_PER_GPU, LONG_RUNS_PER_GPU, ExperimentPaths, convergence_plan, experiment_paths,
-                          edm_plan, edm_seed_plan, gamma_plan, long_plan, seed_plan)
+                          UNET_RUNS_PER_GPU, edm_plan, edm_seed_plan, gamma_plan, long_plan, seed_plan, uncond_plan,
+                          unet_plan)
 from .provenance import provenance
 from .trainer import TrainConfig
 
 # %% auto #0
 __all__ = ['FID_LADDER', 'run_state', 'SweepError', 'train_run', 'sweep', 'load_run', 'steps_to_reach', 'pick_threshold',
-           'convergence_runs', 'measure_floor', 'long_runs', 'gamma_runs', 'edm_runs']
+           'plan_runs', 'convergence_runs', 'measure_floor', 'long_runs', 'gamma_runs', 'edm_runs', 'unet_runs',
+           'uncond_runs']
 
 # %% ../nbs/10_runs.ipynb #d2a3ddb8
 def _read_json(p: Path):
@@ -204,15 +206,20 @@ def pick_threshold(curves: list, min_runs: int = 2, ladder=FID_LADDER) -> float 
     return None
 
 # %% ../nbs/10_runs.ipynb #743acf42
+def plan_runs(plan: list[dict], key, paths: ExperimentPaths, train: bool = True, per_gpu: int = 1, workers: int = 2,
+              progress: bool = True) -> dict:
+    "{key(config): run} of a plan's runs that exist under `paths.runs`, training what is not done first if `train`."
+    if train:
+        sweep(plan, paths.runs, per_gpu=per_gpu, workers=workers, progress=progress)
+    return {key(c): load_run(paths.runs / c["name"]) for c in plan if (paths.runs / c["name"]).exists()}
+
+
 def convergence_runs(profile: str = "quick", out_dir=None, train: bool = True, per_gpu: int = GPU_RUNS_PER_GPU,
                      workers: int = 2, progress: bool = True) -> tuple[ExperimentPaths, dict]:
     "(paths, {(target, strategy): run}) for the convergence plan, training the runs that are not done first."
     paths = experiment_paths(profile, out_dir)
-    plan = convergence_plan(profile)
-    if train:
-        sweep(plan, paths.runs, per_gpu=per_gpu, workers=workers, progress=progress)
-    runs = {(c["target"], c["strategy"]): load_run(paths.runs / c["name"]) for c in plan if (paths.runs / c["name"]).exists()}
-    return paths, runs
+    return paths, plan_runs(convergence_plan(profile), lambda c: (c["target"], c["strategy"]), paths, train, per_gpu,
+                            workers, progress)
 
 # %% ../nbs/10_runs.ipynb #1a2b3c06
 def measure_floor(profile: str = "quick", out_dir=None, compute: bool = True, progress: bool = False) -> dict | None:
@@ -278,3 +285,19 @@ def edm_runs(profile: str = "quick", out_dir=None, train: bool = True, per_gpu: 
               workers=workers, progress=progress)
     load = lambda c: load_run(paths.runs / c["name"]) if (paths.runs / c["name"]).exists() else None
     return paths, {c["strategy"]: load(c) for c in longs}, {s: [load(c) for c in by_weighting(seeds, s)] for s in keys}
+
+# %% ../nbs/10_runs.ipynb #u1b00002
+def unet_runs(profile: str = "quick", out_dir=None, train: bool = True, per_gpu: int = UNET_RUNS_PER_GPU,
+              workers: int = 2, progress: bool = True) -> tuple[ExperimentPaths, dict]:
+    "(paths, {(target, strategy): run}) of Table 1 (`unet_plan`), training the runs that are not done first."
+    paths = experiment_paths(profile, out_dir)
+    return paths, plan_runs(unet_plan(profile), lambda c: (c["target"], c["strategy"]), paths, train, per_gpu, workers,
+                            progress)
+
+
+def uncond_runs(profile: str = "quick", out_dir=None, train: bool = True, per_gpu: int = 1, workers: int = 2,
+                progress: bool = True) -> tuple[ExperimentPaths, dict]:
+    "(paths, {(model, strategy): run}) of Table 3 (`uncond_plan`), training the runs that are not done first."
+    paths = experiment_paths(profile, out_dir)
+    return paths, plan_runs(uncond_plan(profile), lambda c: (c["model"], c["strategy"]), paths, train, per_gpu, workers,
+                            progress)
