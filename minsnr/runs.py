@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -22,8 +23,8 @@ from .trainer import TrainConfig
 
 # %% auto #0
 __all__ = ['FID_LADDER', 'run_state', 'SweepError', 'train_run', 'sweep', 'load_run', 'steps_to_reach', 'pick_threshold',
-           'plan_runs', 'convergence_runs', 'measure_floor', 'long_runs', 'gamma_runs', 'edm_runs', 'unet_runs',
-           'uncond_runs']
+           'plan_runs', 'convergence_runs', 'eval_fids', 'seed_spread', 'measure_floor', 'long_and_seed_runs',
+           'long_runs', 'gamma_runs', 'edm_runs', 'unet_runs', 'uncond_runs']
 
 # %% ../nbs/10_runs.ipynb #d2a3ddb8
 def _read_json(p: Path):
@@ -221,6 +222,25 @@ def convergence_runs(profile: str = "quick", out_dir=None, train: bool = True, p
     return paths, plan_runs(convergence_plan(profile), lambda c: (c["target"], c["strategy"]), paths, train, per_gpu,
                             workers, progress)
 
+# %% ../nbs/10_runs.ipynb #a5eed002
+def eval_fids(run: dict) -> dict:
+    "{step: FID} of a run's evaluations that gave one."
+    return {e["step"]: e["fid"] for e in run["evals"] if e.get("fid") is not None}
+
+
+def seed_spread(runs: list, step: int | None = None) -> dict:
+    """FIDs of `runs` (one configuration, several training seeds) at `step` (default: the last step every run
+    evaluated): {step, fids, mean, sd (sample; nan for one run), lo, hi}."""
+    fids = [eval_fids(r) for r in runs]
+    common = set.intersection(*[set(f) for f in fids]) if fids else set()
+    step = max(common, default=None) if step is None else step
+    if step is None or step not in common:
+        raise ValueError(f"no evaluation at step {step} in all of {[r.get('name') for r in runs]}")
+    f = [x[step] for x in fids]
+    mean = sum(f) / len(f)
+    sd = math.sqrt(sum((v - mean) ** 2 for v in f) / (len(f) - 1)) if len(f) > 1 else float("nan")
+    return dict(step=step, fids=f, mean=mean, sd=sd, lo=min(f), hi=max(f))
+
 # %% ../nbs/10_runs.ipynb #1a2b3c06
 def measure_floor(profile: str = "quick", out_dir=None, compute: bool = True, progress: bool = False) -> dict | None:
     "The metric's floor for the long protocol's evaluation (cached in results/analysis/floor_<profile>.json)."
@@ -239,29 +259,37 @@ def measure_floor(profile: str = "quick", out_dir=None, compute: bool = True, pr
     return res
 
 
+def long_and_seed_runs(longs: list[dict], seeds: list[dict], paths: ExperimentPaths, train: bool = True,
+                       per_gpu: int = LONG_RUNS_PER_GPU, workers: int = 2, progress: bool = True, seed0=()):
+    """(long runs {strategy: run or None}, seed runs {strategy: [runs or None]}) of a long-run plan and its seed runs
+    (`seed0` first, the seed-0 runs of another plan), training what is missing first; in the sweep each long run is
+    followed by its weighting's seed runs, so with `per_gpu` = 1 + their number they share its GPU."""
+    keys = [c["strategy"] for c in longs]
+    by_weighting = lambda plan, s: [c for c in plan if c["strategy"] == s]
+    if train:
+        order = [c for s in keys for c in by_weighting(longs, s) + by_weighting(seeds, s)] + list(seed0)
+        sweep(order, paths.runs, per_gpu=per_gpu, workers=workers, progress=progress)
+    load = lambda c: load_run(paths.runs / c["name"]) if (paths.runs / c["name"]).exists() else None
+    return ({c["strategy"]: load(c) for c in longs},
+            {s: [load(c) for c in by_weighting(seed0, s) + by_weighting(seeds, s)] for s in keys})
+
+
 def long_runs(profile: str = "quick", out_dir=None, train: bool = True, per_gpu: int = LONG_RUNS_PER_GPU,
               workers: int = 2, progress: bool = True, target: str = "x0"):
     """(paths, long runs {strategy: run}, seed runs {strategy: [seed 0, seed 1, ...]}) of the long protocol for one
     target (its pair `LONG_WEIGHTINGS[target]`), training what is missing first: each long run with its weighting's
     seed runs on one GPU."""
     paths = experiment_paths(profile, out_dir)
-    longs, seeds = long_plan(profile, target), seed_plan(profile, target)
+    longs = long_plan(profile, target)
     keys = [c["strategy"] for c in longs]
     seed0 = [c for c in convergence_plan(profile, targets=(target,)) if c["strategy"] in keys]
-    by_weighting = lambda plan, s: [c for c in plan if c["strategy"] == s]
-    order = [c for s in keys for c in by_weighting(longs, s) + by_weighting(seeds, s)] + seed0
-    if train:
-        sweep(order, paths.runs, per_gpu=per_gpu, workers=workers, progress=progress)
-    load = lambda c: load_run(paths.runs / c["name"]) if (paths.runs / c["name"]).exists() else None
-    long_r = {c["strategy"]: load(c) for c in longs}
-    seed_r = {s: [load(c) for c in by_weighting(seed0, s) + by_weighting(seeds, s)] for s in keys}
-    return paths, long_r, seed_r
+    return (paths, *long_and_seed_runs(longs, seed_plan(profile, target), paths, train, per_gpu, workers, progress,
+                                       seed0))
 
 # %% ../nbs/10_runs.ipynb #48bbf4c1
 def gamma_runs(profile: str = "quick", out_dir=None, train: bool = True, per_gpu: int = GPU_RUNS_PER_GPU,
                workers: int = 2, progress: bool = True) -> tuple[ExperimentPaths, dict]:
     "(paths, {(target, γ): run}) of Min-SNR-γ for every γ of `gamma_plan` plus 5 and ∞ (SNR weighting)."
-    import math
     paths = experiment_paths(profile, out_dir)
     new = gamma_plan(profile)
     old = [c for c in convergence_plan(profile) if c["strategy"] in ("min_snr", "snr")]
@@ -277,14 +305,8 @@ def edm_runs(profile: str = "quick", out_dir=None, train: bool = True, per_gpu: 
     """(paths, long runs {strategy: run}, seed runs {strategy: [seed runs in `EDM_SEEDS` order]}) of Figure 9 (EDM
     vs EDM × min(SNR, 5)/SNR), training what is missing first."""
     paths = experiment_paths(profile, out_dir)
-    longs, seeds = edm_plan(profile), edm_seed_plan(profile)
-    keys = [c["strategy"] for c in longs]
-    by_weighting = lambda plan, s: [c for c in plan if c["strategy"] == s]
-    if train:
-        sweep([c for s in keys for c in by_weighting(longs, s) + by_weighting(seeds, s)], paths.runs, per_gpu=per_gpu,
-              workers=workers, progress=progress)
-    load = lambda c: load_run(paths.runs / c["name"]) if (paths.runs / c["name"]).exists() else None
-    return paths, {c["strategy"]: load(c) for c in longs}, {s: [load(c) for c in by_weighting(seeds, s)] for s in keys}
+    return (paths, *long_and_seed_runs(edm_plan(profile), edm_seed_plan(profile), paths, train, per_gpu, workers,
+                                       progress))
 
 # %% ../nbs/10_runs.ipynb #u1b00002
 def unet_runs(profile: str = "quick", out_dir=None, train: bool = True, per_gpu: int = UNET_RUNS_PER_GPU,
