@@ -78,7 +78,7 @@ def sample_sigma(n: int, p_mean: float = P_MEAN, p_std: float = P_STD, generator
     "n training noise levels, ln σ ~ N(p_mean, p_std²) (EDM's log-normal)."
     if not p_std > 0:
         raise ValueError(f"p_std must be > 0, got {p_std!r}")
-    return (p_mean + p_std * torch.randn(n, generator=generator, device=device)).exp()
+    return (p_mean + p_std * torch.empty(n, device=device).normal_(generator=generator)).exp()  # = randn; traces any n
 
 
 def edm_weight(sigma, sigma_data: float = SIGMA_DATA) -> torch.Tensor:
@@ -119,7 +119,7 @@ def edm_loss(denoiser, y: torch.Tensor, labels=None, weighting: str = "edm", gam
     sigma = sample_sigma(B, p_mean, p_std, generator, y.device) if sigma is None else _check_sigma(sigma).to(y.device).float()
     if sigma.shape != (B,):
         raise ValueError(f"sigma must have shape ({B},), got {tuple(sigma.shape)}")
-    noise = torch.randn(y.shape, generator=generator, device=y.device) if noise is None else noise
+    noise = torch.empty(y.shape, device=y.device).normal_(generator=generator) if noise is None else noise  # = randn
     D = denoiser(y + append_dims(sigma, y.ndim) * noise, sigma, labels)
     mse = (D - y.float()).pow(2).flatten(1).mean(1)
     w = edm_weight(sigma, getattr(denoiser, "sigma_data", SIGMA_DATA))

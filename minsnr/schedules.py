@@ -155,8 +155,9 @@ def add_noise(self, x0: torch.Tensor, eps: torch.Tensor, t) -> torch.Tensor:
 
 @patch_method(VPSchedule)
 def sample_timesteps(self, n: int, generator: torch.Generator | None = None, device=None) -> torch.Tensor:
-    "n timesteps drawn uniformly from {0, …, T−1}, as in the paper."
-    return torch.randint(0, self.T, (n,), generator=generator, device=device)
+    """n timesteps drawn uniformly from {0, …, T−1}, as in the paper: the numbers `torch.randint` draws from the same
+    generator, written so that a compiled loss traces with any batch size (`randint` of a symbolic size does not)."""
+    return torch.empty(n, dtype=torch.long, device=device).random_(0, self.T, generator=generator)
 
 
 # -- continuous-time access ------------------------------------------------------------------------

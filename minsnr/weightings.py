@@ -249,7 +249,7 @@ def diffusion_loss(model, x0: torch.Tensor, schedule: VPSchedule, target: str = 
     weighting = strategy if isinstance(strategy, Weighting) else Weighting(strategy, gamma, strategy_kwargs)
     if t is None:
         t = schedule.sample_timesteps(x0.shape[0], generator=generator, device=x0.device)
-    eps = torch.randn(x0.shape, generator=generator, device=x0.device, dtype=x0.dtype)
+    eps = torch.empty(x0.shape, device=x0.device, dtype=x0.dtype).normal_(generator=generator)  # = randn; traces any batch
     return WeightedLoss(schedule, target, weighting)(model, x0, t, eps, y, validate=validate)
 
 # %% ../nbs/01_weightings.ipynb #0baf6056
