@@ -5,6 +5,8 @@
 # %% ../nbs/08_pareto.ipynb #83e5ef75
 from __future__ import annotations
 
+import itertools
+import math
 import warnings
 
 import torch
@@ -13,7 +15,8 @@ from .schedules import VPSchedule
 from .weightings import TARGETS, WeightedLoss, Weighting
 
 # %% auto #0
-__all__ = ['simplex_weights', 'pareto_objective', 'frank_wolfe', 'ugd', 'task_gradients', 'bin_mse', 'strategy_bin_weights']
+__all__ = ['simplex_weights', 'pareto_objective', 'frank_wolfe', 'ugd', 'task_gradients', 'bin_mse', 'strategy_bin_weights',
+           'objective_ratio', 'spearman', 'rank_correlation']
 
 # %% ../nbs/08_pareto.ipynb #af62565a
 def _check_gram(G) -> torch.Tensor:
@@ -150,3 +153,45 @@ def strategy_bin_weights(schedule: VPSchedule, weighting: Weighting, bins: int =
         raise ValueError(f"T={schedule.T} is not divisible into {bins} bins")
     w = weighting.weight(schedule.snr(torch.arange(schedule.T)), "x0")
     return simplex_weights(w.view(bins, -1).mean(1))
+
+# %% ../nbs/08_pareto.ipynb #ab5c0008
+def objective_ratio(G, w) -> float:
+    "A weighting's Eq. 11 objective relative to the Pareto optimum (Frank-Wolfe) on the same Gram matrix (≥ 1)."
+    return pareto_objective(G, w) / pareto_objective(G, frank_wolfe(G))
+
+
+def _ranks(x: torch.Tensor) -> torch.Tensor:
+    "Ranks 1..n, ties sharing their mean rank."
+    order = torch.argsort(x, stable=True)
+    r = torch.empty_like(x)
+    r[order] = torch.arange(1, len(x) + 1, dtype=x.dtype)
+    for v in torch.unique(x):
+        tie = x == v
+        r[tie] = r[tie].mean()
+    return r
+
+
+def spearman(x, y) -> float:
+    "Spearman's rank correlation: the Pearson correlation of the ranks (ties get their mean rank); nan if a side is constant."
+    x, y = (torch.as_tensor(v, dtype=torch.float64).flatten() for v in (x, y))
+    if len(x) != len(y) or len(x) < 3:
+        raise ValueError(f"spearman needs two sequences of the same length >= 3, got {len(x)} and {len(y)}")
+    rx, ry = _ranks(x) - (len(x) + 1) / 2, _ranks(y) - (len(y) + 1) / 2
+    den = (rx.pow(2).sum() * ry.pow(2).sum()).sqrt()
+    return float((rx * ry).sum() / den) if den > 0 else math.nan
+
+
+def rank_correlation(x, y, n_boot: int = 2000, seed: int = 0, n_perm: int = 20_000) -> dict:
+    """Spearman's ρ of x and y with its uncertainty: the two-sided permutation p-value (exact over all n! orderings
+    for n ≤ 8, else from `n_perm` random ones) and a 95% percentile bootstrap interval over the pairs."""
+    x, y = (torch.as_tensor(v, dtype=torch.float64).flatten() for v in (x, y))
+    rho = spearman(x, y)
+    n, g = len(x), torch.Generator().manual_seed(seed)
+    perms = (itertools.permutations(range(n)) if n <= 8 else
+             (torch.randperm(n, generator=g).tolist() for _ in range(n_perm)))
+    null = torch.tensor([spearman(x, y[list(p)]) for p in perms])
+    p = float((null.abs() >= abs(rho) - 1e-12).double().mean())
+    boot = torch.tensor([spearman(x[i], y[i]) for i in (torch.randint(0, n, (n,), generator=g) for _ in range(n_boot))])
+    boot = boot[~boot.isnan()]
+    lo, hi = (float(boot.quantile(q)) for q in (0.025, 0.975)) if len(boot) else (math.nan, math.nan)
+    return {"rho": rho, "p": p, "ci95": (lo, hi), "n": n, "exact": n <= 8}

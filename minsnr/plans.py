@@ -19,10 +19,11 @@ from .weightings import Weighting
 __all__ = ['PROFILES', 'FIG5_WEIGHTINGS', 'GPU_STEPS', 'GPU_EVAL_AT', 'GPU_EVAL', 'GPU_RUNS_PER_GPU', 'LONG_STEPS',
            'LONG_EVAL_AT', 'GUIDANCE_INTERVAL', 'LONG_VARIANTS', 'LONG_EVAL', 'SPREAD_SEEDS', 'SEED_EVAL_AT',
            'LONG_RUNS_PER_GPU', 'LONG_WEIGHTINGS', 'GAMMAS', 'GAMMA_EVAL_AT', 'GAMMA_FINAL', 'EDM_AXIS', 'EDM_EVAL',
-           'EDM_SEEDS', 'UNET_MODEL', 'UNET_RUNS_PER_GPU', 'UNET_QUICK_KWARGS', 'PARETO_RANGES', 'PLANS', 'repo_root',
-           'ExperimentPaths', 'check_profile', 'experiment_paths', 'make_plan', 'fig5_base', 'convergence_plan',
-           'long_protocol', 'long_plan', 'seed_plan', 'gamma_plan', 'edm_plan', 'edm_seed_plan', 'unet_plan',
-           'uncond_plan', 'pareto_plan', 'get_plan']
+           'EDM_SEEDS', 'UNET_MODEL', 'UNET_RUNS_PER_GPU', 'UNET_QUICK_KWARGS', 'LATER_WEIGHTINGS',
+           'LATER_GRAM_SAMPLES', 'PARETO_RANGES', 'PLANS', 'repo_root', 'ExperimentPaths', 'check_profile',
+           'experiment_paths', 'make_plan', 'fig5_base', 'convergence_plan', 'long_protocol', 'long_plan', 'seed_plan',
+           'gamma_plan', 'edm_plan', 'edm_seed_plan', 'unet_plan', 'uncond_plan', 'later_plan', 'pareto_plan',
+           'get_plan']
 
 # %% ../nbs/09_plans.ipynb #7592e260
 PROFILES = ("quick", "gpu")
@@ -249,6 +250,26 @@ def uncond_plan(profile: str = "gpu", models=("unet_s", "vit_s_2")) -> list[dict
         plans += make_plan(f"table3-{profile}-{m.replace('_', '')}", base, target=["x0"], strategy=_pair("x0"))
     return plans
 
+# %% ../nbs/09_plans.ipynb #b7a00002
+LATER_WEIGHTINGS = [Weighting("min_snr", 5.0), Weighting("soft_min_snr", 4.0),
+                    Weighting("p2", params=dict(k=1.0, p2_gamma=1.0)), Weighting("edm", params=dict(sigma_data=0.5)),
+                    Weighting("sigmoid_elbo", params=dict(bias=2.0)), Weighting("debiased")]
+LATER_GRAM_SAMPLES = 512  # per timestep range, at every evaluation
+
+
+def later_plan(profile: str = "gpu", targets=("x0", "v"), weightings=None) -> list[dict]:
+    """The later weightings beside Min-SNR-5 (`LATER_WEIGHTINGS`) on the short protocol with Table 2's evaluation
+    points, every evaluation recording the Gram matrix of the timestep tasks; the quick profile takes x0 and three
+    weightings (enough for every step of the analysis, in seconds per run)."""
+    base = fig5_base(profile)
+    if profile == "gpu":
+        base.update(eval_at=GAMMA_EVAL_AT, eval=dict(GPU_EVAL, final_variants=[GAMMA_FINAL], gram_samples=LATER_GRAM_SAMPLES))
+    else:
+        base["eval"] = dict(base["eval"], gram_samples=4, gram_batch=16)
+        targets = targets if targets != ("x0", "v") else ("x0",)
+        weightings = weightings or LATER_WEIGHTINGS[:2] + LATER_WEIGHTINGS[4:5]
+    return make_plan(f"later-{profile}", base, target=list(targets), strategy=weightings or LATER_WEIGHTINGS)
+
 # %% ../nbs/09_plans.ipynb #f9784f2a
 PARETO_RANGES = ([100, 200], [200, 300], [300, 400])
 
@@ -277,7 +298,8 @@ def pareto_plan(profile: str, runs_dir) -> tuple[dict, list[dict]]:
 
 # %% ../nbs/09_plans.ipynb #ca7f10aa
 PLANS = {"convergence": convergence_plan, "long": long_plan, "seeds": seed_plan, "gamma": gamma_plan, "edm": edm_plan,
-         "unet": unet_plan, "uncond": uncond_plan}
+         "unet": unet_plan, "uncond": uncond_plan,
+         "later": later_plan}
 
 
 def get_plan(name: str, profile: str = "gpu") -> list[dict]:

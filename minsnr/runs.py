@@ -15,16 +15,17 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from .plans import (GPU_RUNS_PER_GPU, LONG_RUNS_PER_GPU, ExperimentPaths, convergence_plan, experiment_paths,
+from .plans import (GPU_RUNS_PER_GPU, LONG_RUNS_PER_GPU, ExperimentPaths, convergence_plan, experiment_paths, later_plan,
                           UNET_RUNS_PER_GPU, edm_plan, edm_seed_plan, gamma_plan, long_plan, seed_plan, uncond_plan,
                           unet_plan)
 from .provenance import provenance
 from .trainer import TrainConfig
+from .weightings import Weighting
 
 # %% auto #0
 __all__ = ['FID_LADDER', 'run_state', 'SweepError', 'train_run', 'sweep', 'load_run', 'steps_to_reach', 'pick_threshold',
            'plan_runs', 'convergence_runs', 'eval_fids', 'seed_spread', 'measure_floor', 'long_and_seed_runs',
-           'long_runs', 'gamma_runs', 'edm_runs', 'unet_runs', 'uncond_runs']
+           'long_runs', 'gamma_runs', 'edm_runs', 'unet_runs', 'uncond_runs', 'later_runs']
 
 # %% ../nbs/10_runs.ipynb #d2a3ddb8
 def _read_json(p: Path):
@@ -323,3 +324,11 @@ def uncond_runs(profile: str = "quick", out_dir=None, train: bool = True, per_gp
     paths = experiment_paths(profile, out_dir)
     return paths, plan_runs(uncond_plan(profile), lambda c: (c["model"], c["strategy"]), paths, train, per_gpu, workers,
                             progress)
+
+# %% ../nbs/10_runs.ipynb #b7b00002
+def later_runs(profile: str = "quick", out_dir=None, train: bool = True, per_gpu: int = GPU_RUNS_PER_GPU,
+               workers: int = 2, progress: bool = True) -> tuple[ExperimentPaths, dict]:
+    "(paths, {(target, weighting key): run}) of the later weightings' comparison, training the runs not done first."
+    paths = experiment_paths(profile, out_dir)
+    return paths, plan_runs(later_plan(profile), lambda c: (c["target"], Weighting.from_config(c).key), paths, train,
+                            per_gpu, workers, progress)

@@ -61,7 +61,8 @@ def convert_prediction(pred: torch.Tensor, x_t: torch.Tensor, t, schedule: VPSch
     return {"eps": eps_hat, "x0": x0_hat, "v": a * eps_hat - s * x0_hat}[dest]
 
 # %% ../nbs/01_weightings.ipynb #f2cee487
-STRATEGIES = ("constant", "snr", "max_snr", "min_snr", "soft_min_snr", "p2", "edm", "sigmoid", "debiased")
+STRATEGIES = ("constant", "snr", "max_snr", "min_snr", "soft_min_snr", "p2", "edm", "sigmoid", "debiased",
+              "sigmoid_elbo")
 GAMMA_STRATEGIES = ("max_snr", "min_snr", "soft_min_snr")  # strategies that read `gamma`
 
 def _check_positive(name, value):
@@ -87,7 +88,7 @@ def loss_weight(snr, strategy: str, target: str = "x0", gamma: float = 5.0, *, k
 
     The x0-space weight of `strategy` divided by SNR (eps), 1 (x0) or SNR+1 (v), as in the paper's Appendix B.
     `gamma` is read by max_snr, min_snr and soft_min_snr; `k` and `p2_gamma` by p2; `sigma_data` by edm;
-    `bias` by sigmoid. Finite for every SNR ≥ 0 (see the notebook for the SNR = 0 conventions)."""
+    `bias` by sigmoid and sigmoid_elbo. Finite for every SNR ≥ 0 (see the notebook for the SNR = 0 conventions)."""
     if strategy not in STRATEGIES:
         raise ValueError(f"unknown weighting strategy {strategy!r}; valid strategies: {', '.join(STRATEGIES)}")
     _check_target(target)
@@ -111,12 +112,13 @@ def loss_weight(snr, strategy: str, target: str = "x0", gamma: float = 5.0, *, k
             "edm": lambda: s + 1 / sigma_data**2,
             "sigmoid": lambda: s * torch.sigmoid(bias - s.log()),
             "debiased": lambda: s.sqrt(),
+            "sigmoid_elbo": lambda: s.sqrt() * (s + 1) * torch.sigmoid(bias - s.log()) / 2,
         }[strategy]()
         return w
     if target == "v":
         return loss_weight(s, strategy, "x0", gamma, k=k, p2_gamma=p2_gamma, sigma_data=sigma_data, bias=bias,
                            validate=False) / (s + 1)
-    # eps: w(SNR)/SNR in forms that stay finite. Four strategies have an infinite limit at SNR = 0: they get
+    # eps: w(SNR)/SNR in forms that stay finite. Five strategies have an infinite limit at SNR = 0: they get
     # weight 1 there (the authors' convention); the others are finite at SNR = 0 by their formula.
     pos = s > 0
     sp = torch.where(pos, s, one)  # a safe denominator; entries with SNR = 0 are replaced below
@@ -125,6 +127,7 @@ def loss_weight(snr, strategy: str, target: str = "x0", gamma: float = 5.0, *, k
         "max_snr": lambda: (gamma / sp).clamp(min=1.0),
         "edm": lambda: 1 + 1 / (sigma_data**2 * sp),
         "debiased": lambda: sp.rsqrt(),
+        "sigmoid_elbo": lambda: torch.sigmoid(bias - sp.log()) * (sp + 1) / (2 * sp.sqrt()),
     }
     if strategy in diverging:
         return torch.where(pos, diverging[strategy](), one)
@@ -147,6 +150,7 @@ WEIGHTING_STYLES = {  # strategy: (the paper's name, {gamma} filled in; colour i
     "edm": ("EDM", "#DA8BC3", "SNR + 1/σ_data², EDM (Karras et al. 2022)"),
     "sigmoid": ("Sigmoid", "#8C8C8C", "SNR·sigmoid(bias − log SNR) (Kingma & Gao 2023)"),
     "debiased": ("Debiased", "#CCB974", "√SNR, debiased (Yu et al. 2024)"),
+    "sigmoid_elbo": ("Sigmoid-ELBO", "#64B5CD", "SNR·sigmoid(bias − log SNR)·cosh(log SNR / 2), Kingma & Gao 2023 over λ"),
 }
 
 
