@@ -5,6 +5,7 @@
 # %% ../nbs/01_weightings.ipynb #ad9ed714
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass, field
 
@@ -238,8 +239,9 @@ class WeightedLoss:
 
     def __call__(self, net, x0: torch.Tensor, t, eps: torch.Tensor, y=None, amp: bool = False,
                  validate: bool = False) -> DiffusionLoss:
-        "The loss of `net(x_t, t, y)` on this batch (the network in bf16 autocast with `amp`; SNRs checked with `validate`)."
-        with torch.autocast(x0.device.type, dtype=torch.bfloat16, enabled=amp):
+        """The loss of `net(x_t, t, y)` on this batch (SNRs checked with `validate`). `amp`: run the network in bf16
+        autocast; without it the caller's autocast state holds (an enclosing `torch.autocast` is not switched off)."""
+        with torch.autocast(x0.device.type, dtype=torch.bfloat16) if amp else contextlib.nullcontext():
             pred = net(self.schedule.add_noise(x0, eps, t), t, y)
         return weighted_loss(pred, x0, eps, t, self.schedule, self.target, self.weighting, validate=validate)
 
