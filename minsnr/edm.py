@@ -5,6 +5,7 @@
 # %% ../nbs/06b_edm.ipynb #ed000002
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass
 
@@ -140,7 +141,8 @@ class EDMLoss:
 
     def __call__(self, net, y: torch.Tensor, sigma: torch.Tensor, noise: torch.Tensor, labels=None, amp: bool = False):
         from minsnr.weightings import DiffusionLoss
-        with torch.autocast(y.device.type, dtype=torch.bfloat16, enabled=amp):
+        # amp: bf16 autocast here; without it the caller's autocast state holds (an enclosing one stays on)
+        with torch.autocast(y.device.type, dtype=torch.bfloat16) if amp else contextlib.nullcontext():
             out = edm_loss(net, y, labels, self.weighting, self.gamma, sigma=sigma, noise=noise)
         t = (self.schedule.timestep_from_edm_sigma(sigma) if self.schedule is not None
              else torch.zeros(sigma.shape, dtype=torch.long, device=sigma.device))
