@@ -22,7 +22,8 @@ from .provenance import provenance
 
 # %% auto #0
 __all__ = ['Autoencoder', 'kl_divergence', 'autoencoder_loss', 'AEConfig', 'build_autoencoder', 'latent_scale',
-           'train_autoencoder', 'load_autoencoder', 'encode_dataset']
+           'train_autoencoder', 'save_autoencoder', 'load_autoencoder', 'encode_dataset', 'latent_decoder',
+           'pixel_source']
 
 # %% ../nbs/03e_autoencoder.ipynb #ae000006
 class _Res(nn.Module):
@@ -187,11 +188,17 @@ def train_autoencoder(cfg: AEConfig, out_dir, device: str | None = None, progres
     bar.close(); log.close()
     model.eval()
     model.scale_factor.fill_(latent_scale(model, data, cfg.scale_images))
-    final = out / "autoencoder.pt"
-    _save_atomic({"model": model.state_dict(), "config": asdict(cfg), "in_chans": data.shape[0]}, final)
+    final = save_autoencoder(model, cfg, out / "autoencoder.pt")
     (out / "provenance.json").write_text(json.dumps(provenance({"status": "finished", "steps_done": step,
                                                                 "scale_factor": model.scale_factor.item()}), indent=1) + "\n")
     return final
+
+
+def save_autoencoder(model: Autoencoder, cfg: AEConfig, path) -> Path:
+    "Write what `load_autoencoder` reads: the weights (with the scale factor), the run's config and the image channels."
+    path = Path(path)
+    _save_atomic({"model": model.state_dict(), "config": asdict(cfg), "in_chans": model.in_chans}, path)
+    return path
 
 
 def load_autoencoder(path, map_location="cpu") -> Autoencoder:
@@ -212,3 +219,20 @@ def encode_dataset(model: Autoencoder, data, path, batch_size: int = 500) -> Pat
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     _save_atomic({"latents": lat.half(), "scale_factor": model.scale_factor.item(), "labels": data.labels}, path)
     return path
+
+# %% ../nbs/03e_autoencoder.ipynb #ae000023
+def latent_decoder(path, device=None):
+    "A function from scaled latents to images in [-1, 1], with the autoencoder of `path` (its decoder, no gradients)."
+    model = load_autoencoder(path).to(device or "cpu")
+    scale = model.scale_factor.item()
+
+    @torch.no_grad()
+    def decode(z: torch.Tensor) -> torch.Tensor:
+        return model.decode(z.to(next(model.parameters()).device).float() / scale).clamp(-1, 1)
+    return decode
+
+
+def pixel_source(path) -> tuple[str, int]:
+    "(dataset name, image size) the autoencoder of `path` was trained on: the reference its decoded samples are scored against."
+    cfg = torch.load(path, map_location="cpu")["config"]
+    return cfg["data"], cfg["image_size"]

@@ -91,6 +91,10 @@ def _cmd_sample(args) -> int:
         x, nfe = sample(model, sched, args.n, (model.in_chans, model.img_size, model.img_size), cfg.target, args.sampler,
                         args.steps, labels, args.cfg_scale, args.batch_size, args.seed, device, progress=not args.quiet,
                         return_nfe=True)
+    if cfg.autoencoder:  # a latent run: decode its samples to images
+        from minsnr.autoencoder import latent_decoder
+        decode = latent_decoder(cfg.autoencoder, device)
+        x = torch.cat([decode(x[i:i + args.batch_size]).cpu() for i in range(0, len(x), args.batch_size)])
     u8 = to_uint8(x)
     if args.out:
         np.savez_compressed(args.out, images=u8.numpy(), labels=(labels.numpy() if labels is not None else np.zeros(0)))

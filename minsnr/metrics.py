@@ -296,8 +296,9 @@ def _sync(device):
 def evaluate_model(model, schedule, target: str, shape, reference: FIDReference, extractor: InceptionFeatures,
                    n: int = 1000, num_classes: int = 0, sampler: str = "edm_heun", steps: int = 30,
                    cfg_scale: float = 1.0, guidance_interval=None, batch_size: int = 500, seed: int = 0,
-                   amp: bool = False, kid: bool = True, feature_batch: int = 500, device=None):
+                   amp: bool = False, kid: bool = True, feature_batch: int = 500, device=None, decode=None):
     """Sample n images (label i mod num_classes) and score them: (uint8 samples, row with fid, kid, nfe, timings).
+    `decode` turns samples into images first (a latent run's autoencoder, `minsnr.autoencoder.latent_decoder`).
     Non-finite samples give fid None (a divergence is a result, not an error)."""
     from minsnr.sampler import _device, sample, to_uint8
     device = _device(model, None, device)
@@ -306,8 +307,11 @@ def evaluate_model(model, schedule, target: str, shape, reference: FIDReference,
     with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
         x, nfe = sample(model, schedule, n, shape, target, sampler, steps, labels, cfg_scale, batch_size, seed, device,
                         progress=False, return_nfe=True, guidance_interval=guidance_interval)
+    finite = bool(torch.isfinite(x).all())
+    if decode is not None and finite:
+        x = torch.cat([decode(x[i:i + batch_size]).cpu() for i in range(0, len(x), batch_size)])
     t1 = time.perf_counter()
-    u8, finite = to_uint8(x), bool(torch.isfinite(x).all())
+    u8 = to_uint8(x)
     res = reference.score(extractor(u8, batch_size=feature_batch), kid) if finite else {"fid": None, "n": n, "n_ref": len(reference)}
     row = {**res, "nfe": nfe, "finite_samples": finite, "sample_s": round(t1 - t0, 2),
            "metric_s": round(time.perf_counter() - t1, 2)}
@@ -368,10 +372,21 @@ def make_eval_hook(n: int = 1000, sampler: str = "edm_heun", steps: int = 30, cf
 
     def reference(cfg, device, n_ref):  # one FIDReference per reference size, built when first needed
         if ("ref", n_ref) not in state:
-            feats = reference_features(cfg.data, "train", n_ref, cfg.image_size, state["ext"], progress=False,
-                                       root=cfg.data_root, path=cfg.data_path)
+            if cfg.autoencoder:  # a latent run: its samples are decoded and scored against the autoencoder's images
+                from minsnr.autoencoder import pixel_source
+                name, size = pixel_source(cfg.autoencoder)
+                feats = reference_features(name, "train", n_ref, size, state["ext"], progress=False, root=cfg.data_root)
+            else:
+                feats = reference_features(cfg.data, "train", n_ref, cfg.image_size, state["ext"], progress=False,
+                                           root=cfg.data_root, path=cfg.data_path)
             state["ref", n_ref] = FIDReference(feats, device)
         return state["ref", n_ref]
+
+    def decoder(trainer):  # a latent run's decoder, loaded once
+        if trainer.cfg.autoencoder and "decode" not in state:
+            from minsnr.autoencoder import latent_decoder
+            state["decode"] = latent_decoder(trainer.cfg.autoencoder, trainer.device)
+        return state.get("decode")
 
     def run(trainer, s, scale=cfg_scale, interval=guidance_interval, n=n, n_ref=ref_n):
         model = trainer.ema if use_ema else trainer.model
@@ -381,7 +396,8 @@ def make_eval_hook(n: int = 1000, sampler: str = "edm_heun", steps: int = 30, cf
         model.eval()
         args = (trainer.schedule, trainer.cfg.target, trainer.data.shape, reference(trainer.cfg, trainer.device, n_ref),
                 state["ext"], n, trainer.num_classes,
-                sampler, steps, scale, interval, batch_size, s, trainer.amp, kid, feature_batch, trainer.device)
+                sampler, steps, scale, interval, batch_size, s, trainer.amp, kid, feature_batch, trainer.device,
+                decoder(trainer))
         try:
             if compile and not state.get("compile_failed"):
                 try:

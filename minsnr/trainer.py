@@ -42,6 +42,7 @@ class TrainConfig:
     data: str = "fashion_mnist"        # one of minsnr.data.DATASETS
     data_root: str | None = None       # folder of an offline dataset (None: the installed location)
     data_path: str | None = None       # file or folder for npz / folder / latents
+    autoencoder: str | None = None     # latents: the autoencoder.pt that decodes samples to images for evaluation
     image_size: int | None = 32        # pad images to this size (None: keep their size)
     hflip: bool = False
     subset: int | None = None          # use only the first `subset` items
@@ -120,6 +121,10 @@ def validate(self) -> "TrainConfig":
             bad(key, f"must be a number in ({max(lo, 0)}, {hi})" if lo >= 0 else f"must be a number in [0, {hi})")
     if self.data in ("npz", "folder", "latents") and not self.data_path:
         bad("data_path", f"data={self.data!r} reads its images from data_path (a file or folder)")
+    if self.autoencoder is not None and self.data != "latents":
+        bad("autoencoder", f"decodes latent samples; data={self.data!r} is not 'latents'")
+    if self.data == "latents" and self.image_size is not None:
+        bad("image_size", "latents are used at their own size: set it to null")
     if self.ckpt_every % self.log_every:
         bad("ckpt_every", f"must be a multiple of log_every={self.log_every} (checkpoints are taken at log steps)")
     if self.T % self.bins:

@@ -131,3 +131,24 @@ def test_edm_run_from_the_command_line(tmp_path):
     with np.load(tmp_path / "s.npz") as z:
         imgs = next(z[k] for k in z.files if z[k].ndim >= 3)
     assert imgs.shape[0] == 6
+
+
+def test_latent_run_from_the_command_line(tmp_path):
+    "A latent run as a user makes one: encode a dataset with an autoencoder, train on the latents, sample decoded images."
+    from minsnr.autoencoder import AEConfig, Autoencoder, encode_dataset, save_autoencoder
+    from minsnr.data import load_dataset
+    aecfg = AEConfig(channels=(8, 16), subset=256)
+    ae = Autoencoder(1, 4, aecfg.channels).eval()  # untrained: the plumbing is what is tested
+    aep = save_autoencoder(ae, aecfg, tmp_path / "ae.pt")
+    lat = encode_dataset(ae, load_dataset("fashion_mnist", "train", pad_to=32, subset=256), tmp_path / "latents.pt")
+    cfg = _write(tmp_path, "latent", {**TINY, "data": "latents", "data_path": str(lat), "autoencoder": str(aep),
+                                      "subset": None, "steps": 4, "log_every": 2, "ckpt_every": 4})
+    out = tmp_path / "latent"
+    r = _train(cfg, out)
+    assert r.returncode == 0, r.stderr[-3000:]
+    s = subprocess.run([str(BIN / "minsnr"), "sample", "--run", str(out), "--n", "4", "--steps", "2",
+                        "--out", str(tmp_path / "s.npz")], env=ENV, capture_output=True, text=True, timeout=600)
+    assert s.returncode == 0, s.stderr[-3000:]
+    import numpy as np
+    with np.load(tmp_path / "s.npz") as z:
+        assert z["images"].shape == (4, 1, 32, 32) and z["images"].dtype == np.uint8  # decoded, not 4x16x16 latents
