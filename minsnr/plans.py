@@ -8,7 +8,7 @@ from __future__ import annotations
 import itertools
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import minsnr
@@ -20,10 +20,10 @@ __all__ = ['PROFILES', 'FIG5_WEIGHTINGS', 'GPU_STEPS', 'GPU_EVAL_AT', 'GPU_EVAL'
            'LONG_EVAL_AT', 'GUIDANCE_INTERVAL', 'LONG_VARIANTS', 'LONG_EVAL', 'SPREAD_SEEDS', 'SEED_EVAL_AT',
            'LONG_RUNS_PER_GPU', 'LONG_WEIGHTINGS', 'GAMMAS', 'GAMMA_EVAL_AT', 'GAMMA_FINAL', 'EDM_AXIS', 'EDM_EVAL',
            'EDM_SEEDS', 'UNET_MODEL', 'UNET_RUNS_PER_GPU', 'UNET_QUICK_KWARGS', 'LATER_WEIGHTINGS',
-           'LATER_GRAM_SAMPLES', 'PARETO_RANGES', 'PLANS', 'repo_root', 'ExperimentPaths', 'check_profile',
-           'experiment_paths', 'make_plan', 'fig5_base', 'convergence_plan', 'long_protocol', 'long_plan', 'seed_plan',
-           'gamma_plan', 'edm_plan', 'edm_seed_plan', 'unet_plan', 'uncond_plan', 'later_plan', 'pareto_plan',
-           'get_plan']
+           'LATER_GRAM_SAMPLES', 'AE_PLAN', 'LATENT_WEIGHTINGS', 'PARETO_RANGES', 'PLANS', 'repo_root',
+           'ExperimentPaths', 'check_profile', 'experiment_paths', 'make_plan', 'fig5_base', 'convergence_plan',
+           'long_protocol', 'long_plan', 'seed_plan', 'gamma_plan', 'edm_plan', 'edm_seed_plan', 'unet_plan',
+           'uncond_plan', 'later_plan', 'autoencoder_plan', 'latent_plan', 'pareto_plan', 'get_plan']
 
 # %% ../nbs/09_plans.ipynb #7592e260
 PROFILES = ("quick", "gpu")
@@ -269,6 +269,28 @@ def later_plan(profile: str = "gpu", targets=("x0", "v"), weightings=None) -> li
         targets = targets if targets != ("x0", "v") else ("x0",)
         weightings = weightings or LATER_WEIGHTINGS[:2] + LATER_WEIGHTINGS[4:5]
     return make_plan(f"later-{profile}", base, target=list(targets), strategy=weightings or LATER_WEIGHTINGS)
+
+# %% ../nbs/09_plans.ipynb #b7a00005
+AE_PLAN = {"gpu": dict(channels=(64, 128, 256), batch_size=256, steps=6000, lr=2e-4, log_every=100, ckpt_every=1000),
+           "quick": dict(subset=512, channels=(8, 16, 32), batch_size=32, steps=60, lr=3e-3, log_every=20, ckpt_every=20,
+                         scale_images=512)}
+LATENT_WEIGHTINGS = [Weighting("snr"), Weighting("min_snr", 5.0)]
+
+
+def autoencoder_plan(profile: str = "gpu") -> dict:
+    "The autoencoder run of a profile: {'name': 'ae-<profile>', **AEConfig fields}."
+    from minsnr.autoencoder import AEConfig
+    check_profile(profile)
+    return {"name": f"ae-{profile}", **asdict(AEConfig(**AE_PLAN[profile]))}
+
+
+def latent_plan(profile: str = "gpu", runs_dir="results/runs", targets=("x0", "eps", "v")) -> list[dict]:
+    "Figure 5's short protocol on the latents of `autoencoder_plan(profile)` (in runs_dir): every target × SNR, Min-SNR-5."
+    ae = Path(runs_dir) / autoencoder_plan(profile)["name"]
+    base = dict(fig5_base(profile), data="latents", image_size=None, data_path=str(ae / "latents_train.pt"),
+                autoencoder=str(ae / "autoencoder.pt"))
+    base["model"] = "vit_s_1"  # 8×8 latents, patch 1: 64 tokens
+    return make_plan(f"latent-{profile}", base, target=list(targets), strategy=LATENT_WEIGHTINGS)
 
 # %% ../nbs/09_plans.ipynb #f9784f2a
 PARETO_RANGES = ([100, 200], [200, 300], [300, 400])

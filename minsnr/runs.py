@@ -16,6 +16,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from .plans import (GPU_RUNS_PER_GPU, LONG_RUNS_PER_GPU, ExperimentPaths, convergence_plan, experiment_paths, later_plan,
+                          autoencoder_plan, latent_plan,
                           UNET_RUNS_PER_GPU, edm_plan, edm_seed_plan, gamma_plan, long_plan, seed_plan, uncond_plan,
                           unet_plan)
 from .provenance import provenance
@@ -23,9 +24,10 @@ from .trainer import TrainConfig
 from .weightings import Weighting
 
 # %% auto #0
-__all__ = ['FID_LADDER', 'run_state', 'SweepError', 'train_run', 'sweep', 'load_run', 'steps_to_reach', 'pick_threshold',
-           'plan_runs', 'convergence_runs', 'eval_fids', 'seed_spread', 'measure_floor', 'long_and_seed_runs',
-           'long_runs', 'gamma_runs', 'edm_runs', 'unet_runs', 'uncond_runs', 'later_runs']
+__all__ = ['LOCATION_KEYS', 'FID_LADDER', 'run_state', 'SweepError', 'train_run', 'sweep', 'load_run', 'steps_to_reach',
+           'pick_threshold', 'plan_runs', 'convergence_runs', 'eval_fids', 'seed_spread', 'measure_floor',
+           'long_and_seed_runs', 'long_runs', 'gamma_runs', 'edm_runs', 'unet_runs', 'uncond_runs', 'later_runs',
+           'latent_runs']
 
 # %% ../nbs/10_runs.ipynb #d2a3ddb8
 def _read_json(p: Path):
@@ -35,6 +37,9 @@ def _read_json(p: Path):
         return None
 
 
+LOCATION_KEYS = ("data_root", "data_path", "autoencoder")  # where files live, not what is trained
+
+
 def run_state(run_dir, config: dict | None = None) -> str:
     "'done', 'partial' or 'todo' for a run folder; with `config`, check the folder holds that run."
     d = Path(run_dir)
@@ -42,7 +47,7 @@ def run_state(run_dir, config: dict | None = None) -> str:
     if config is not None and saved is not None:
         want = TrainConfig.from_dict(config).to_dict()
         have = TrainConfig.from_dict(saved).to_dict()
-        diff = sorted(k for k in want if k != "steps" and want[k] != have[k])
+        diff = sorted(k for k in want if k not in ("steps", *LOCATION_KEYS) and want[k] != have[k])
         if diff:
             raise ValueError(f"{d} holds a run with another configuration (differs in {diff}); "
                              f"move it away or give the plan another name")
@@ -332,3 +337,33 @@ def later_runs(profile: str = "quick", out_dir=None, train: bool = True, per_gpu
     paths = experiment_paths(profile, out_dir)
     return paths, plan_runs(later_plan(profile), lambda c: (c["target"], Weighting.from_config(c).key), paths, train,
                             per_gpu, workers, progress)
+
+# %% ../nbs/10_runs.ipynb #b7b00004
+def latent_runs(profile: str = "quick", out_dir=None, train: bool = True, per_gpu: int = GPU_RUNS_PER_GPU,
+                workers: int = 2, progress: bool = True, targets=("x0", "eps", "v")) -> tuple[ExperimentPaths, Path, dict]:
+    "(paths, autoencoder folder, {(target, weighting key): run}) of Figure 5 in latent space, training what is missing."
+    import torch
+    from minsnr.autoencoder import AEConfig, encode_dataset, load_autoencoder, train_autoencoder
+    from minsnr.data import load_dataset
+    paths = experiment_paths(profile, out_dir)
+    plan_ae = autoencoder_plan(profile)
+    ae_dir = paths.runs / plan_ae["name"]
+    cfg = AEConfig(**{k: v for k, v in plan_ae.items() if k != "name"})
+    if train and not (ae_dir / "autoencoder.pt").exists():
+        train_autoencoder(cfg, ae_dir, progress=progress)
+    if train and not (ae_dir / "latents_train.pt").exists():
+        dev = "cuda" if torch.cuda.is_available() else "cpu"
+        ae = load_autoencoder(ae_dir / "autoencoder.pt").to(dev)
+        test = load_dataset(cfg.data, "test", pad_to=cfg.image_size, subset=None if profile == "gpu" else 512)
+        with torch.no_grad():
+            x = test.get(torch.arange(len(test)))[0]
+            rec = torch.cat([ae.decode(ae.encode(x[i:i + 500].to(dev))[0]).clamp(-1, 1).cpu() for i in range(0, len(x), 500)])
+        train_px = load_dataset(cfg.data, "train", pad_to=cfg.image_size, subset=cfg.subset)
+        mean_img = train_px.get(torch.arange(min(len(train_px), 10_000)))[0].mean(0, keepdim=True)
+        quality = {"test_images": len(x), "mse": (rec - x).pow(2).mean().item(), "mean_image_mse": (mean_img - x).pow(2).mean().item(),
+                   "scale_factor": ae.scale_factor.item()}
+        (ae_dir / "quality.json").write_text(json.dumps(quality, indent=1) + "\n")
+        encode_dataset(ae, train_px, ae_dir / "latents_train.pt")
+    plan = latent_plan(profile, paths.runs, targets)
+    return paths, ae_dir, plan_runs(plan, lambda c: (c["target"], Weighting.from_config(c).key), paths, train, per_gpu,
+                                    workers, progress)
