@@ -174,7 +174,8 @@ def train_autoencoder(cfg: AEConfig, out_dir, device: str | None = None, progres
         g = _step_generator(cfg.seed, step)
         x, _ = data.get(torch.randint(0, len(data), (cfg.batch_size,), generator=g))
         with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=amp):
-            out_ = autoencoder_loss(model, x.to(dev), cfg.kl_weight, g if dev.type == "cpu" else None)
+            gn = g if dev.type == "cpu" else torch.Generator(device=dev).manual_seed(cfg.seed * 1_000_003 + step)
+            out_ = autoencoder_loss(model, x.to(dev), cfg.kl_weight, gn)  # latent noise seeded by the step, on its device
         opt.zero_grad(set_to_none=True)
         out_["loss"].backward()
         opt.step()
