@@ -22,8 +22,8 @@ from .provenance import provenance
 
 # %% auto #0
 __all__ = ['Autoencoder', 'kl_divergence', 'autoencoder_loss', 'AEConfig', 'build_autoencoder', 'latent_scale',
-           'train_autoencoder', 'save_autoencoder', 'load_autoencoder', 'encode_dataset', 'latent_decoder',
-           'pixel_source']
+           'train_autoencoder', 'reconstruction_quality', 'save_autoencoder', 'load_autoencoder', 'encode_dataset',
+           'latent_decoder', 'pixel_source']
 
 # %% ../nbs/03e_autoencoder.ipynb #ae000006
 class _Res(nn.Module):
@@ -174,7 +174,7 @@ def train_autoencoder(cfg: AEConfig, out_dir, device: str | None = None, progres
         g = _step_generator(cfg.seed, step)
         x, _ = data.get(torch.randint(0, len(data), (cfg.batch_size,), generator=g))
         with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=amp):
-            gn = g if dev.type == "cpu" else torch.Generator(device=dev).manual_seed(cfg.seed * 1_000_003 + step)
+            gn = g if dev.type == "cpu" else torch.Generator(device=dev).manual_seed(g.initial_seed())
             out_ = autoencoder_loss(model, x.to(dev), cfg.kl_weight, gn)  # latent noise seeded by the step, on its device
         opt.zero_grad(set_to_none=True)
         out_["loss"].backward()
@@ -193,6 +193,19 @@ def train_autoencoder(cfg: AEConfig, out_dir, device: str | None = None, progres
     (out / "provenance.json").write_text(json.dumps(provenance({"status": "finished", "steps_done": step,
                                                                 "scale_factor": model.scale_factor.item()}), indent=1) + "\n")
     return final
+
+
+@torch.no_grad()
+def reconstruction_quality(model: Autoencoder, test, train, n_mean: int = 10_000, batch_size: int = 500) -> dict:
+    """Per-pixel MSE of decoding the latent means of every image of `test`, beside the MSE of predicting the mean of
+    the first `n_mean` images of `train` (the best any decoder that ignores its input can do)."""
+    dev = next(model.parameters()).device
+    x = test.get(torch.arange(len(test)))[0]
+    rec = torch.cat([model.decode(model.encode(x[i:i + batch_size].to(dev))[0]).clamp(-1, 1).cpu()
+                     for i in range(0, len(x), batch_size)])
+    mean_img = train.get(torch.arange(min(len(train), n_mean)))[0].mean(0, keepdim=True)
+    return {"test_images": len(x), "mse": (rec - x).pow(2).mean().item(),
+            "mean_image_mse": (mean_img - x).pow(2).mean().item(), "scale_factor": model.scale_factor.item()}
 
 
 def save_autoencoder(model: Autoencoder, cfg: AEConfig, path) -> Path:
@@ -222,14 +235,16 @@ def encode_dataset(model: Autoencoder, data, path, batch_size: int = 500) -> Pat
     return path
 
 # %% ../nbs/03e_autoencoder.ipynb #ae000023
-def latent_decoder(path, device=None):
-    "A function from scaled latents to images in [-1, 1], with the autoencoder of `path` (its decoder, no gradients)."
+def latent_decoder(path, device=None, batch_size: int = 500):
+    """A function from scaled latents to images in [-1, 1] on the CPU, with the autoencoder of `path` (its decoder, no
+    gradients), decoding `batch_size` latents at a time on `device`."""
     model = load_autoencoder(path).to(device or "cpu")
-    scale = model.scale_factor.item()
+    dev, scale = next(model.parameters()).device, model.scale_factor.item()
 
     @torch.no_grad()
     def decode(z: torch.Tensor) -> torch.Tensor:
-        return model.decode(z.to(next(model.parameters()).device).float() / scale).clamp(-1, 1)
+        return torch.cat([model.decode(z[i:i + batch_size].to(dev).float() / scale).clamp(-1, 1).cpu()
+                          for i in range(0, len(z), batch_size)])
     return decode
 
 

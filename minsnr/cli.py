@@ -93,8 +93,7 @@ def _cmd_sample(args) -> int:
                         return_nfe=True)
     if cfg.autoencoder:  # a latent run: decode its samples to images
         from minsnr.autoencoder import latent_decoder
-        decode = latent_decoder(cfg.autoencoder, device)
-        x = torch.cat([decode(x[i:i + args.batch_size]).cpu() for i in range(0, len(x), args.batch_size)])
+        x = latent_decoder(cfg.autoencoder, device, args.batch_size)(x)
     u8 = to_uint8(x)
     if args.out:
         np.savez_compressed(args.out, images=u8.numpy(), labels=(labels.numpy() if labels is not None else np.zeros(0)))

@@ -309,7 +309,7 @@ def evaluate_model(model, schedule, target: str, shape, reference: FIDReference,
                         progress=False, return_nfe=True, guidance_interval=guidance_interval)
     finite = bool(torch.isfinite(x).all())
     if decode is not None and finite:
-        x = torch.cat([decode(x[i:i + batch_size]).cpu() for i in range(0, len(x), batch_size)])
+        x = decode(x)
     t1 = time.perf_counter()
     u8 = to_uint8(x)
     res = reference.score(extractor(u8, batch_size=feature_batch), kid) if finite else {"fid": None, "n": n, "n_ref": len(reference)}

@@ -343,7 +343,8 @@ def latent_runs(profile: str = "quick", out_dir=None, train: bool = True, per_gp
                 workers: int = 2, progress: bool = True, targets=("x0", "eps", "v")) -> tuple[ExperimentPaths, Path, dict]:
     "(paths, autoencoder folder, {(target, weighting key): run}) of Figure 5 in latent space, training what is missing."
     import torch
-    from minsnr.autoencoder import AEConfig, encode_dataset, load_autoencoder, train_autoencoder
+    from minsnr.autoencoder import (AEConfig, encode_dataset, load_autoencoder, reconstruction_quality,
+                                    train_autoencoder)
     from minsnr.data import load_dataset
     paths = experiment_paths(profile, out_dir)
     plan_ae = autoencoder_plan(profile)
@@ -355,13 +356,8 @@ def latent_runs(profile: str = "quick", out_dir=None, train: bool = True, per_gp
         dev = "cuda" if torch.cuda.is_available() else "cpu"
         ae = load_autoencoder(ae_dir / "autoencoder.pt").to(dev)
         test = load_dataset(cfg.data, "test", pad_to=cfg.image_size, subset=None if profile == "gpu" else 512)
-        with torch.no_grad():
-            x = test.get(torch.arange(len(test)))[0]
-            rec = torch.cat([ae.decode(ae.encode(x[i:i + 500].to(dev))[0]).clamp(-1, 1).cpu() for i in range(0, len(x), 500)])
         train_px = load_dataset(cfg.data, "train", pad_to=cfg.image_size, subset=cfg.subset)
-        mean_img = train_px.get(torch.arange(min(len(train_px), 10_000)))[0].mean(0, keepdim=True)
-        quality = {"test_images": len(x), "mse": (rec - x).pow(2).mean().item(), "mean_image_mse": (mean_img - x).pow(2).mean().item(),
-                   "scale_factor": ae.scale_factor.item()}
+        quality = reconstruction_quality(ae, test, train_px)
         (ae_dir / "quality.json").write_text(json.dumps(quality, indent=1) + "\n")
         encode_dataset(ae, train_px, ae_dir / "latents_train.pt")
     plan = latent_plan(profile, paths.runs, targets)
