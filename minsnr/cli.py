@@ -156,7 +156,8 @@ def _cmd_sweep(args) -> int:
             raise ValueError(f"--gpus {args.gpus!r}: expected comma-separated GPU indices such as 0,1")
         gpus = [int(g) for g in args.gpus.split(",") if g.strip()]
     try:
-        res = sweep(plan, args.runs_dir, gpus=gpus, per_gpu=args.per_gpu, workers=args.workers, progress=not args.quiet)
+        res = sweep(plan, args.runs_dir, gpus=gpus, per_gpu=args.per_gpu, workers=args.workers, progress=not args.quiet,
+                    retries=args.retries)
     except SweepError as e:
         print(str(e))
         return 1
@@ -266,6 +267,7 @@ def _add_sweep(sub, common):
     sw.add_argument("--gpus", help="comma-separated GPU indices (default: every visible GPU)")
     sw.add_argument("--per-gpu", type=_positive_int, default=1, help="runs sharing one GPU at a time (default 1)")
     sw.add_argument("--workers", type=_positive_int, default=1, help="runs at a time without a GPU (default 1)")
+    sw.add_argument("--retries", type=int, default=1, help="how often a failed run is started again, resuming (default 1)")
     sw.add_argument("--quiet", action="store_true", help="no progress bar")
     sw.set_defaults(func=_cmd_sweep)
 

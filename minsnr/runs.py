@@ -128,8 +128,12 @@ def _stop_all(procs):
 
 # %% ../nbs/10_runs.ipynb #7e1a0604
 def sweep(plan: list[dict], runs_dir, gpus=None, per_gpu: int = 1, workers: int = 1, progress: bool = True,
-          poll: float = 1.0, env: dict | None = None) -> dict[str, str]:
-    "Train every run of `plan` that is not done into runs_dir/<name>; returns {name: finished|diverged|skipped}."
+          poll: float = 1.0, env: dict | None = None, retries: int = 1) -> dict[str, str]:
+    """Train every run of `plan` that is not done into runs_dir/<name>; returns {name: finished|diverged|skipped}, with
+    ' (retry k)' after the outcome of a run that failed k times before. A failed run goes back to the end of the queue
+    up to `retries` times and resumes from its newest checkpoint."""
+    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+        raise ValueError(f"retries={retries!r}: how often a failed run is started again, an integer >= 0")
     runs_dir = Path(runs_dir); runs_dir.mkdir(parents=True, exist_ok=True)
     slots = _slots(gpus, per_gpu, workers)
     todo, result = [], {}
@@ -145,7 +149,7 @@ def sweep(plan: list[dict], runs_dir, gpus=None, per_gpu: int = 1, workers: int 
                dynamic_ncols=True)
     steps_done = lambda: sum(min(_last_step(runs_dir / c["name"]), c["steps"]) for c in todo)
     bar.update(steps_done())
-    free, running, queue = list(range(len(slots))), {}, list(todo)
+    free, running, queue, tries = list(range(len(slots))), {}, list(todo), {}
     threads = max(1, (os.cpu_count() or 1) // len(slots))
     try:
         while queue or running:
@@ -157,7 +161,18 @@ def sweep(plan: list[dict], runs_dir, gpus=None, per_gpu: int = 1, workers: int 
                 rc = proc.poll()
                 if rc is not None:
                     log.close(); free.append(slot); del running[name]
-                    result[name] = {0: "finished", 3: "diverged"}.get(rc, f"failed (exit {rc})")
+                    outcome = {0: "finished", 3: "diverged"}.get(rc, f"failed (exit {rc})")
+                    tries[name] = tries.get(name, 0) + 1
+                    if outcome.startswith("failed") and tries[name] <= retries:
+                        note = (f"[sweep] {name} {outcome}; starting it again from its newest checkpoint "
+                                f"(retry {tries[name]} of {retries})")
+                        with open(runs_dir / name / "train.log", "a") as f:
+                            f.write(note + "\n")
+                        if progress:
+                            tqdm.write(note)
+                        queue.append(cfg)
+                        continue
+                    result[name] = outcome + (f" (retry {tries[name] - 1})" if tries[name] > 1 else "")
             bar.update(steps_done() - bar.n)
     except BaseException:  # Ctrl-C, SIGTERM or an error here: no run is left behind
         _stop_all([proc for proc, *_ in running.values()])

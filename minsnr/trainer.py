@@ -581,26 +581,50 @@ def _truncate_logs(self):
             p.write_text("".join(l + "\n" for l in keep))
 
 
+def _previous_segments(out: Path) -> list[dict]:
+    """The earlier processes of a run being resumed, from its provenance.json and metrics.jsonl as they stand before
+    the resume rewrites them: every segment's start, first step, last logged step, status and wall time. A process
+    that never wrote its final provenance (killed, or an error) is 'interrupted'."""
+    try:
+        prev = json.loads((out / "provenance.json").read_text())
+    except (OSError, ValueError):
+        return []
+    logged = [json.loads(l)["step"] for l in (out / "metrics.jsonl").read_text().splitlines() if l.strip()] \
+        if (out / "metrics.jsonl").exists() else []
+    done = prev.get("status") not in (None, "running")
+    seg = {"started_utc": prev.get("started_utc"), "from_step": prev.get("resumed_from_step") or 0,
+           "logged_to_step": max(logged, default=None), "status": prev["status"] if done else "interrupted",
+           "wall_time_s": prev.get("wall_time_s") if done else None}
+    return [*prev.get("segments", []), seg]
+
+
 @patch_method(Trainer)
 def _write_provenance(self, status: str, wall: float, started: str):
+    """provenance.json of the run: this process's status, steps, wall time; for a resumed run also the step it
+    resumed from and the earlier processes (`segments`)."""
     if self.is_main:
-        info = provenance({"status": status, "steps_done": self.step, "diverged_at_step": self.diverged_at_step,
-                           "wall_time_s": round(wall, 1), "started_utc": started, "processes": self.world,
-                           "params": sum(p.numel() for p in self.model.parameters())})
-        (self.out / "provenance.json").write_text(json.dumps(info, indent=1) + "\n")
+        extra = {"status": status, "steps_done": self.step, "diverged_at_step": self.diverged_at_step,
+                 "wall_time_s": round(wall, 1), "started_utc": started, "processes": self.world,
+                 "params": sum(p.numel() for p in self.model.parameters())}
+        if self.resumed_from is not None:
+            extra.update(resumed_from_step=self.resumed_from, segments=self.segments)
+        (self.out / "provenance.json").write_text(json.dumps(provenance(extra), indent=1) + "\n")
 
 # %% ../nbs/05_trainer.ipynb #77de1134
 @patch_method(Trainer)
 def fit(self, resume: bool = False) -> dict:
     """Train to `config.steps`. With `resume`, continue from the newest good checkpoint in the run folder
-    (starting fresh if there is none). Returns a summary dict."""
+    (starting fresh if there is none), first making the evaluation due at the checkpoint's step if the log lacks it.
+    Returns a summary dict."""
     import datetime
     cfg = self.cfg
     started = datetime.datetime.now(datetime.timezone.utc).isoformat()
     self.out.mkdir(parents=True, exist_ok=True)
     state = self._load_latest() if resume else None
+    self.resumed_from, self.segments = None, []
     if state is not None:
         self._restore(state)
+        self.resumed_from, self.segments = self.step, _previous_segments(self.out)
         if self.is_main:
             self._truncate_logs()
     elif self.is_main:
@@ -614,6 +638,8 @@ def fit(self, resume: bool = False) -> dict:
         dist.barrier()
     t_start = time.perf_counter()
     self._write_provenance("running", 0.0, started)
+    if state is not None and self.eval_hook is not None and self.eval_due(self.step) and not self._evaluated(self.step):
+        self.evaluate()  # the process stopped inside the evaluation that follows this checkpoint: it is made now
     self._reset_accumulators()
     bar = tqdm(total=cfg.steps, initial=self.step, disable=not (self.progress and self.is_main), unit="step",
                desc=cfg.name, dynamic_ncols=True)
@@ -643,7 +669,8 @@ def fit(self, resume: bool = False) -> dict:
 # %% ../nbs/05_trainer.ipynb #7e1a020c
 @patch_method(Trainer)
 def evaluate(self):
-    "Run the eval hook (rank 0) and append its result to evals.jsonl."
+    """Run the eval hook (rank 0) and append its result to evals.jsonl. On a GPU the memory the evaluation cached
+    (sampling batches, features) is handed back afterwards, so runs sharing the GPU can use it."""
     if self.is_main and self.eval_hook is not None:
         res = self.eval_hook(self, self.step)
         if res:
@@ -651,6 +678,15 @@ def evaluate(self):
                 f.write(json.dumps({"step": self.step, **res}) + "\n")
     if self.world > 1:
         dist.barrier()
+    if self.device.type == "cuda":
+        torch.cuda.empty_cache()
+
+
+@patch_method(Trainer)
+def _evaluated(self, step: int) -> bool:
+    "Whether evals.jsonl holds a row for `step` (read by every process, so all agree)."
+    p = self.out / "evals.jsonl"
+    return p.exists() and any(l.strip() and json.loads(l)["step"] == step for l in p.read_text().splitlines())
 
 
 def train(config: TrainConfig | dict, out_dir, resume: bool = False, **kwargs) -> dict:
