@@ -22,8 +22,8 @@ from .provenance import provenance
 
 # %% auto #0
 __all__ = ['Autoencoder', 'kl_divergence', 'autoencoder_loss', 'AEConfig', 'build_autoencoder', 'latent_scale',
-           'train_autoencoder', 'reconstruction_quality', 'save_autoencoder', 'load_autoencoder', 'encode_dataset',
-           'latent_decoder', 'pixel_source']
+           'train_autoencoder', 'reconstruct', 'reconstruction_quality', 'save_autoencoder', 'load_autoencoder',
+           'encode_dataset', 'latent_decoder', 'pixel_source']
 
 # %% ../nbs/03e_autoencoder.ipynb #ae000006
 class _Res(nn.Module):
@@ -196,13 +196,18 @@ def train_autoencoder(cfg: AEConfig, out_dir, device: str | None = None, progres
 
 
 @torch.no_grad()
+def reconstruct(model: Autoencoder, x: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
+    "Images x in [-1, 1] through the autoencoder (the latent mean decoded), in batches on its device; [-1, 1] on the CPU."
+    dev = next(model.parameters()).device
+    return torch.cat([model.decode(model.encode(x[i:i + batch_size].to(dev))[0]).clamp(-1, 1).float().cpu()
+                      for i in range(0, len(x), batch_size)])
+
+
 def reconstruction_quality(model: Autoencoder, test, train, n_mean: int = 10_000, batch_size: int = 500) -> dict:
     """Per-pixel MSE of decoding the latent means of every image of `test`, beside the MSE of predicting the mean of
     the first `n_mean` images of `train` (the best any decoder that ignores its input can do)."""
-    dev = next(model.parameters()).device
     x = test.get(torch.arange(len(test)))[0]
-    rec = torch.cat([model.decode(model.encode(x[i:i + batch_size].to(dev))[0]).clamp(-1, 1).cpu()
-                     for i in range(0, len(x), batch_size)])
+    rec = reconstruct(model, x, batch_size)
     mean_img = train.get(torch.arange(min(len(train), n_mean)))[0].mean(0, keepdim=True)
     return {"test_images": len(x), "mse": (rec - x).pow(2).mean().item(),
             "mean_image_mse": (mean_img - x).pow(2).mean().item(), "scale_factor": model.scale_factor.item()}

@@ -16,6 +16,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from .plans import (GPU_RUNS_PER_GPU, LONG_RUNS_PER_GPU, ExperimentPaths, convergence_plan, experiment_paths, later_plan,
+                          fig5_base,
                           autoencoder_plan, latent_plan,
                           UNET_RUNS_PER_GPU, edm_plan, edm_seed_plan, gamma_plan, long_plan, seed_plan, uncond_plan,
                           unet_plan)
@@ -25,9 +26,9 @@ from .weightings import Weighting
 
 # %% auto #0
 __all__ = ['LOCATION_KEYS', 'FID_LADDER', 'run_state', 'SweepError', 'train_run', 'sweep', 'load_run', 'steps_to_reach',
-           'pick_threshold', 'plan_runs', 'convergence_runs', 'eval_fids', 'seed_spread', 'measure_floor',
-           'long_and_seed_runs', 'long_runs', 'gamma_runs', 'edm_runs', 'unet_runs', 'uncond_runs', 'later_runs',
-           'latent_runs']
+           'pick_threshold', 'plan_runs', 'convergence_runs', 'eval_fids', 'seed_spread', 'seed_yardstick', 'resolved',
+           'measure_floor', 'long_and_seed_runs', 'long_runs', 'gamma_runs', 'edm_runs', 'unet_runs', 'uncond_runs',
+           'later_runs', 'reconstruction_scores', 'latent_runs']
 
 # %% ../nbs/10_runs.ipynb #d2a3ddb8
 def _read_json(p: Path):
@@ -262,6 +263,27 @@ def seed_spread(runs: list, step: int | None = None) -> dict:
     sd = math.sqrt(sum((v - mean) ** 2 for v in f) / (len(f) - 1)) if len(f) > 1 else float("nan")
     return dict(step=step, fids=f, mean=mean, sd=sd, lo=min(f), hi=max(f))
 
+# %% ../nbs/10_runs.ipynb #a5eed005
+def seed_yardstick(profile: str = "quick", out_dir=None) -> float | None:
+    "The short protocol's seed yardstick (largest relative FID range over the x0 seed runs), None where they are absent."
+    paths = experiment_paths(profile, out_dir)
+    plan = convergence_plan(profile, targets=("x0",)) + seed_plan(profile)
+    rel = None
+    for strategy in ("constant", "min_snr"):
+        rs = [load_run(paths.runs / c["name"]) for c in plan
+              if c["strategy"] == strategy and (paths.runs / c["name"] / "evals.jsonl").exists()]
+        if len(rs) > 1:
+            s = seed_spread(rs)
+            rel = max(rel or 0.0, (s["hi"] - s["lo"]) / s["mean"])
+    return rel
+
+
+def resolved(a: float, b: float, rel: float | None) -> str:
+    "Whether FIDs a and b differ by more than `rel` of their mean: 'resolved', 'within the seed spread', or unmeasured."
+    if rel is None:
+        return "seed spread not measured"
+    return "resolved" if abs(a - b) > rel * (a + b) / 2 else "within the seed spread"
+
 # %% ../nbs/10_runs.ipynb #1a2b3c06
 def measure_floor(profile: str = "quick", out_dir=None, compute: bool = True, progress: bool = False) -> dict | None:
     "The metric's floor for the long protocol's evaluation (cached in results/analysis/floor_<profile>.json)."
@@ -354,12 +376,43 @@ def later_runs(profile: str = "quick", out_dir=None, train: bool = True, per_gpu
                             per_gpu, workers, progress)
 
 # %% ../nbs/10_runs.ipynb #b7b00004
+def reconstruction_scores(ae, profile: str = "quick", extractor=None) -> dict:
+    """FID/KID of the autoencoder's reconstructions of test images, beside the score of the same test images
+    themselves (the metric's floor for that number of images and that reference, which no reconstruction beats), for
+    the two evaluations of the experiments: 'long' (every test image against all training images on the gpu profile)
+    and 'short' (Figure 5's: as many images as its samples, against its reference) — a latent run's samples pass the
+    same decoder, so its FID is bounded by about the 'short' reconstruction FID."""
+    import torch
+    from minsnr.autoencoder import reconstruct
+    from minsnr.data import load_dataset
+    from minsnr.metrics import FIDReference, InceptionFeatures, reference_features
+    from minsnr.sampler import to_uint8
+    ext, out = extractor or InceptionFeatures(), {}
+    long_ev, short_ev = long_plan(profile)[0]["eval"], fig5_base(profile)["eval"]
+    evals = {"long": (None if profile == "gpu" else long_ev["ref_n"], long_ev["ref_n"]),
+             "short": (short_ev["n"], short_ev["ref_n"])}
+    sizes = [n for n, _ in evals.values()]
+    n_max = None if None in sizes else max(sizes)  # one pass over the largest set; the smaller is its first images
+    test = load_dataset("fashion_mnist", "test", None, 32, False, n_max)
+    rec_all = ext(to_uint8(reconstruct(ae, test.get(torch.arange(len(test)))[0])))
+    real_all = reference_features("fashion_mnist", "test", n_max, 32, ext, progress=False)
+    for name, (n, ref_n) in evals.items():
+        ref = FIDReference(reference_features("fashion_mnist", "train", ref_n, 32, ext, progress=False), ext.device)
+        k = len(test) if n is None else min(n, len(test))
+        rec, real = ref.score(rec_all[:k]), ref.score(real_all[:k])
+        out[name] = {"images": k, "ref_images": len(ref), "recon_fid": rec["fid"], "recon_kid": rec.get("kid_mean"),
+                     "floor_fid": real["fid"], "floor_kid": real.get("kid_mean")}
+    return out
+
+
 def latent_runs(profile: str = "quick", out_dir=None, train: bool = True, per_gpu: int = GPU_RUNS_PER_GPU,
                 workers: int = 2, progress: bool = True, targets=("x0", "eps", "v")) -> tuple[ExperimentPaths, Path, dict]:
     "(paths, autoencoder folder, {(target, weighting key): run}) of Figure 5 in latent space, training what is missing."
     import torch
-    from minsnr.autoencoder import (AEConfig, encode_dataset, load_autoencoder, reconstruction_quality,
+    from minsnr.autoencoder import (AEConfig, encode_dataset, load_autoencoder, reconstruct, reconstruction_quality,
                                     train_autoencoder)
+    from minsnr.metrics import save_grid
+    from minsnr.sampler import to_uint8
     from minsnr.data import load_dataset
     paths = experiment_paths(profile, out_dir)
     plan_ae = autoencoder_plan(profile)
@@ -372,7 +425,12 @@ def latent_runs(profile: str = "quick", out_dir=None, train: bool = True, per_gp
         ae = load_autoencoder(ae_dir / "autoencoder.pt").to(dev)
         test = load_dataset(cfg.data, "test", pad_to=cfg.image_size, subset=None if profile == "gpu" else 512)
         train_px = load_dataset(cfg.data, "train", pad_to=cfg.image_size, subset=cfg.subset)
-        quality = reconstruction_quality(ae, test, train_px)
+        t0 = time.perf_counter()
+        quality = {**reconstruction_quality(ae, test, train_px), **reconstruction_scores(ae, profile)}
+        x = test.get(torch.arange(32))[0]  # 32 test images over their reconstructions
+        save_grid(to_uint8(torch.cat([x[:16], reconstruct(ae, x[:16]), x[16:], reconstruct(ae, x[16:])])),
+                  ae_dir / "reconstructions.png", nrow=16)
+        quality["provenance"] = provenance({"seconds": round(time.perf_counter() - t0, 1), "profile": profile})
         (ae_dir / "quality.json").write_text(json.dumps(quality, indent=1) + "\n")
         encode_dataset(ae, train_px, ae_dir / "latents_train.pt")
     plan = latent_plan(profile, paths.runs, targets)
