@@ -336,10 +336,11 @@ def _check_hook_args(n, seed, noise_seeds, final_variants):
 GRAM_DATA = 4  # the Gram matrix's images: a fixed random subset of GRAM_DATA × samples-per-range training images
 
 
-def record_gram(trainer, step: int, samples_per_bin: int, batch_size: int = 256) -> torch.Tensor:
+def record_gram(trainer, step: int, samples_per_bin: int, batch_size: int = 256) -> dict:
     """The Gram matrix [bins, bins] of the per-timestep-range gradients of the unweighted x0-space MSE of a trainer's
-    raw weights (`minsnr.pareto.task_gradients`, Figure 4's tasks) on a fixed subset of its training images; the
-    timesteps and noise are drawn from a generator seeded with `step`."""
+    raw weights (`minsnr.pareto.task_gradients`, Figure 4's tasks) on a fixed subset of its training images, the
+    timesteps and noise drawn from a generator seeded with `step`: {'gram': the outer product of the estimates from
+    all samples (its diagonal carries their variance), 'gram_split': the unbiased two-halves estimate}."""
     from minsnr.pareto import task_gradients
     cfg = trainer.cfg
     if cfg.formulation != "vp":
@@ -348,9 +349,10 @@ def record_gram(trainer, step: int, samples_per_bin: int, batch_size: int = 256)
     idx = torch.randperm(len(trainer.data), generator=torch.Generator().manual_seed(0))[:n]
     x, y = trainer.data.get(idx)
     G, grads = task_gradients(trainer.model, trainer.schedule, x, y if trainer.num_classes else None, cfg.target,
-                              cfg.bins, samples_per_bin, batch_size, torch.Generator().manual_seed(step), amp=trainer.amp)
-    del grads
-    return G
+                              cfg.bins, samples_per_bin, batch_size, torch.Generator().manual_seed(step), amp=trainer.amp,
+                              split=True)
+    g = grads.double()
+    return {"gram": (g @ g.T).cpu(), "gram_split": G}
 
 # %% ../nbs/07_metrics.ipynb #7e1a0402
 def make_eval_hook(n: int = 1000, sampler: str = "edm_heun", steps: int = 30, cfg_scale: float = 1.0,
@@ -363,11 +365,13 @@ def make_eval_hook(n: int = 1000, sampler: str = "edm_heun", steps: int = 30, cf
     `final_variants`: at the last step, evaluations with other settings ({"cfg_scale": s, "guidance_interval": [lo, hi],
     "n": samples, "ref_n": reference images (None: all)}), recorded as `variants`. `compile`: torch.compile the sampling
     network once. `gram_samples` > 0: every evaluation also records the Gram matrix of the per-timestep-range
-    gradients of the unweighted x0-space MSE of the raw (not EMA) weights, `gram_samples` samples per range, as `gram`
-    (`record_gram`: the multi-task view's tasks, from which any weighting's Eq. 11 objective follows)."""
+    gradients of the unweighted x0-space MSE of the raw (not EMA) weights, `gram_samples` (even) samples per range, as
+    `gram` and, unbiased, `gram_split` (`record_gram`: the multi-task view's tasks, from which any weighting's Eq. 11
+    objective follows)."""
     _check_hook_args(n, seed, noise_seeds, final_variants)
-    if isinstance(gram_samples, bool) or not isinstance(gram_samples, int) or gram_samples < 0:
-        raise ValueError(f"gram_samples={gram_samples!r}: samples per timestep range, an integer >= 0 (0: no Gram matrix)")
+    if isinstance(gram_samples, bool) or not isinstance(gram_samples, int) or gram_samples < 0 or gram_samples % 2:
+        raise ValueError(f"gram_samples={gram_samples!r}: samples per timestep range, an even integer >= 0 (0: no Gram "
+                         f"matrix; even: two halves give the unbiased estimate)")
     state = {}
 
     def reference(cfg, device, n_ref):  # one FIDReference per reference size, built when first needed
@@ -422,7 +426,7 @@ def make_eval_hook(n: int = 1000, sampler: str = "edm_heun", steps: int = 30, cf
         row = {**res, "sampler": sampler, "steps": steps, "cfg_scale": cfg_scale,
                "guidance_interval": list(guidance_interval) if guidance_interval else None, "ema": use_ema, "seed": seed}
         if gram_samples:
-            row["gram"] = record_gram(trainer, step, gram_samples, gram_batch).tolist()
+            row.update({k: v.tolist() for k, v in record_gram(trainer, step, gram_samples, gram_batch).items()})
         if step == cfg.steps:
             if noise_seeds:
                 row["fid_seeds"] = {str(s): run(trainer, s)[1]["fid"] for s in noise_seeds}

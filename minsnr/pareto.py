@@ -100,31 +100,42 @@ def _check_tasks(schedule: VPSchedule, bins: int, target: str, n: int, samples_p
 
 def task_gradients(model, schedule: VPSchedule, x0: torch.Tensor, y=None, target: str = "x0", bins: int = 10,
                    samples_per_bin: int = 256, batch_size: int = 256, generator: torch.Generator | None = None,
-                   store_device=None, amp: bool = False):
+                   store_device=None, amp: bool = False, split: bool = False):
     """Per-bin gradients of the unweighted x0-space MSE: returns (Gram matrix [bins, bins] float64, gradients [bins, P]).
 
-    x0: training images [N, C, H, W] (N >= samples_per_bin), y: their labels or None."""
+    x0: training images [N, C, H, W] (N >= samples_per_bin), y: their labels or None. The plain Gram matrix is the
+    outer product of the gradient estimates, whose diagonal also holds each estimate's variance (trace of the
+    per-sample covariance / samples_per_bin). With `split`, each bin's samples form two independent halves A and B
+    and G = (g_A g_Bᵀ + g_B g_Aᵀ) / 2, unbiased for the Gram matrix of the expected gradients (it may then have small
+    negative eigenvalues); the returned gradients are (g_A + g_B) / 2, the estimate from all samples."""
     _check_tasks(schedule, bins, target, len(x0), samples_per_bin)
+    if split and (samples_per_bin < 2 or samples_per_bin % 2):
+        raise ValueError(f"split needs an even samples_per_bin >= 2 (two equal halves), got {samples_per_bin}")
     params = [p for p in model.parameters() if p.requires_grad]
     x0_mse = WeightedLoss(schedule, target, Weighting("constant"))  # its loss: the unweighted x0-space MSE (Appendix B)
     dev = x0.device
     store = torch.device(store_device) if store_device is not None else params[0].device
     width = schedule.T // bins
-    grads = torch.zeros(bins, sum(p.numel() for p in params), dtype=torch.float32, device=store)
+    halves = 2 if split else 1
+    grads = torch.zeros(halves, bins, sum(p.numel() for p in params), dtype=torch.float32, device=store)
     for b in range(bins):
         idx = torch.randperm(len(x0), generator=generator, device="cpu")[:samples_per_bin].to(dev)
-        for p in params:
-            p.grad = None
-        for start in range(0, samples_per_bin, batch_size):
-            sel = idx[start:start + batch_size]
-            xb, yb = x0[sel], (None if y is None else y[sel])
-            t = b * width + torch.randint(0, width, (len(sel),), generator=generator, device="cpu").to(dev)
-            eps = torch.randn(xb.shape, generator=generator, device="cpu").to(dev, xb.dtype)
-            (x0_mse(model, xb, t, eps, yb, amp).loss * len(sel) / samples_per_bin).backward()
-        grads[b] = torch.cat([(p.grad if p.grad is not None else torch.zeros_like(p)).reshape(-1) for p in params]).to(store)
+        for h, part in enumerate(idx.chunk(halves)):
+            for p in params:
+                p.grad = None
+            for start in range(0, len(part), batch_size):
+                sel = part[start:start + batch_size]
+                xb, yb = x0[sel], (None if y is None else y[sel])
+                t = b * width + torch.randint(0, width, (len(sel),), generator=generator, device="cpu").to(dev)
+                eps = torch.randn(xb.shape, generator=generator, device="cpu").to(dev, xb.dtype)
+                (x0_mse(model, xb, t, eps, yb, amp).loss * len(sel) / len(part)).backward()
+            grads[h, b] = torch.cat([(p.grad if p.grad is not None else torch.zeros_like(p)).reshape(-1) for p in params]).to(store)
     for p in params:
         p.grad = None
-    return (grads.double() @ grads.double().T).cpu(), grads
+    if not split:
+        return (grads[0].double() @ grads[0].double().T).cpu(), grads[0]
+    cross = grads[0].double() @ grads[1].double().T
+    return ((cross + cross.T) / 2).cpu(), grads.mean(0)
 
 # %% ../nbs/08_pareto.ipynb #7ec83b7f
 @torch.no_grad()
