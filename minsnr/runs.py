@@ -16,8 +16,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from .plans import (GPU_RUNS_PER_GPU, LONG_RUNS_PER_GPU, ExperimentPaths, convergence_plan, experiment_paths, later_plan,
-                          fig5_base,
-                          autoencoder_plan, latent_plan,
+                          fig5_base, autoencoder_plan, latent_plan,
                           UNET_RUNS_PER_GPU, edm_plan, edm_seed_plan, gamma_plan, long_plan, seed_plan, uncond_plan,
                           unet_plan)
 from .provenance import provenance
@@ -376,12 +375,14 @@ def later_runs(profile: str = "quick", out_dir=None, train: bool = True, per_gpu
                             per_gpu, workers, progress)
 
 # %% ../nbs/10_runs.ipynb #b7b00004
-def reconstruction_scores(ae, profile: str = "quick", extractor=None) -> dict:
+def reconstruction_scores(ae, profile: str = "quick", data: str = "fashion_mnist", image_size: int = 32,
+                          extractor=None) -> dict:
     """FID/KID of the autoencoder's reconstructions of test images, beside the score of the same test images
     themselves (the metric's floor for that number of images and that reference, which no reconstruction beats), for
     the two evaluations of the experiments: 'long' (every test image against all training images on the gpu profile)
     and 'short' (Figure 5's: as many images as its samples, against its reference) — a latent run's samples pass the
-    same decoder, so its FID is bounded by about the 'short' reconstruction FID."""
+    same decoder, so its FID is bounded by about the 'short' reconstruction FID. `data`, `image_size`: the pixel
+    dataset the autoencoder was trained on (`AEConfig.data`, `.image_size`)."""
     import torch
     from minsnr.autoencoder import reconstruct
     from minsnr.data import load_dataset
@@ -393,11 +394,11 @@ def reconstruction_scores(ae, profile: str = "quick", extractor=None) -> dict:
              "short": (short_ev["n"], short_ev["ref_n"])}
     sizes = [n for n, _ in evals.values()]
     n_max = None if None in sizes else max(sizes)  # one pass over the largest set; the smaller is its first images
-    test = load_dataset("fashion_mnist", "test", None, 32, False, n_max)
+    test = load_dataset(data, "test", None, image_size, False, n_max)
     rec_all = ext(to_uint8(reconstruct(ae, test.get(torch.arange(len(test)))[0])))
-    real_all = reference_features("fashion_mnist", "test", n_max, 32, ext, progress=False)
+    real_all = reference_features(data, "test", n_max, image_size, ext, progress=False)
     for name, (n, ref_n) in evals.items():
-        ref = FIDReference(reference_features("fashion_mnist", "train", ref_n, 32, ext, progress=False), ext.device)
+        ref = FIDReference(reference_features(data, "train", ref_n, image_size, ext, progress=False), ext.device)
         k = len(test) if n is None else min(n, len(test))
         rec, real = ref.score(rec_all[:k]), ref.score(real_all[:k])
         out[name] = {"images": k, "ref_images": len(ref), "recon_fid": rec["fid"], "recon_kid": rec.get("kid_mean"),
@@ -426,7 +427,7 @@ def latent_runs(profile: str = "quick", out_dir=None, train: bool = True, per_gp
         test = load_dataset(cfg.data, "test", pad_to=cfg.image_size, subset=None if profile == "gpu" else 512)
         train_px = load_dataset(cfg.data, "train", pad_to=cfg.image_size, subset=cfg.subset)
         t0 = time.perf_counter()
-        quality = {**reconstruction_quality(ae, test, train_px), **reconstruction_scores(ae, profile)}
+        quality = {**reconstruction_quality(ae, test, train_px), **reconstruction_scores(ae, profile, cfg.data, cfg.image_size)}
         x = test.get(torch.arange(32))[0]  # 32 test images over their reconstructions
         save_grid(to_uint8(torch.cat([x[:16], reconstruct(ae, x[:16]), x[16:], reconstruct(ae, x[16:])])),
                   ae_dir / "reconstructions.png", nrow=16)
