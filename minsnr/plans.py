@@ -20,7 +20,7 @@ __all__ = ['PROFILES', 'FIG5_WEIGHTINGS', 'GPU_STEPS', 'GPU_EVAL_AT', 'GPU_EVAL'
            'LONG_EVAL_AT', 'GUIDANCE_INTERVAL', 'LONG_VARIANTS', 'LONG_EVAL', 'SPREAD_SEEDS', 'SEED_EVAL_AT',
            'LONG_RUNS_PER_GPU', 'LONG_WEIGHTINGS', 'GAMMAS', 'GAMMA_EVAL_AT', 'GAMMA_FINAL', 'EDM_AXIS', 'EDM_EVAL',
            'EDM_SEEDS', 'UNET_MODEL', 'UNET_RUNS_PER_GPU', 'UNET_QUICK_KWARGS', 'LATER_WEIGHTINGS',
-           'LATER_GRAM_SAMPLES', 'AE_PLAN', 'LATENT_WEIGHTINGS', 'PARETO_RANGES', 'PLANS', 'repo_root',
+           'LATER_GRAM_SAMPLES', 'AE_PLAN', 'LATENT_WEIGHTINGS', 'LATENT_SEEDS', 'PARETO_RANGES', 'PLANS', 'repo_root',
            'ExperimentPaths', 'check_profile', 'experiment_paths', 'make_plan', 'fig5_base', 'convergence_plan',
            'long_protocol', 'long_plan', 'seed_plan', 'gamma_plan', 'edm_plan', 'edm_seed_plan', 'unet_plan',
            'uncond_plan', 'later_plan', 'autoencoder_plan', 'latent_plan', 'pareto_plan', 'get_plan']
@@ -274,7 +274,10 @@ def later_plan(profile: str = "gpu", targets=("x0", "v"), weightings=None) -> li
 AE_PLAN = {"gpu": dict(channels=(64, 128, 256), batch_size=256, steps=6000, lr=2e-4, log_every=100, ckpt_every=1000),
            "quick": dict(subset=512, channels=(8, 16, 32), batch_size=32, steps=60, lr=3e-3, log_every=20, ckpt_every=20,
                          scale_images=512)}
-LATENT_WEIGHTINGS = [Weighting("snr"), Weighting("min_snr", 5.0)]
+LATENT_WEIGHTINGS = [Weighting("constant"), Weighting("snr"), Weighting("min_snr", 5.0)]
+# training seeds per weighting: the pair the hypothesis compares (SNR, Min-SNR-5) gets three, the constant baseline two
+LATENT_SEEDS = {"gpu": {"constant": (0, 1), "snr": (0, 1, 2), "min_snr5": (0, 1, 2)},
+                "quick": {"constant": (0,), "snr": (0, 1), "min_snr5": (0, 1)}}
 
 
 def autoencoder_plan(profile: str = "gpu") -> dict:
@@ -284,13 +287,25 @@ def autoencoder_plan(profile: str = "gpu") -> dict:
     return {"name": f"ae-{profile}", **asdict(AEConfig(**AE_PLAN[profile]))}
 
 
-def latent_plan(profile: str = "gpu", runs_dir="results/runs", targets=("x0", "eps", "v")) -> list[dict]:
-    "Figure 5's short protocol on the latents of `autoencoder_plan(profile)` (in runs_dir): every target × SNR, Min-SNR-5."
+def latent_plan(profile: str = "gpu", runs_dir="results/runs", targets=("x0", "eps", "v"), seeds=None) -> list[dict]:
+    """Figure 5's short protocol on the latents of `autoencoder_plan(profile)` (in runs_dir): every target × constant,
+    SNR and Min-SNR-5 × the training seeds of `seeds` ({weighting key: seeds}; default `LATENT_SEEDS[profile]`). Seed 0
+    is the run named without a seed, as in `convergence_plan`; the others end in '-seed<k>'."""
+    check_profile(profile)
+    seeds = LATENT_SEEDS[profile] if seeds is None else seeds
+    if bad := set(seeds) - {w.key for w in LATENT_WEIGHTINGS}:
+        raise ValueError(f"latent_plan: seeds for unknown weightings {sorted(bad)}; valid: {[w.key for w in LATENT_WEIGHTINGS]}")
     ae = Path(runs_dir) / autoencoder_plan(profile)["name"]
     base = dict(fig5_base(profile), data="latents", image_size=None, data_path=str(ae / "latents_train.pt"),
                 autoencoder=str(ae / "autoencoder.pt"))
     base["model"] = "vit_s_1"  # 8×8 latents, patch 1: 64 tokens
-    return make_plan(f"latent-{profile}", base, target=list(targets), strategy=LATENT_WEIGHTINGS)
+    plan = []
+    for t in targets:
+        for w in LATENT_WEIGHTINGS:
+            for s in seeds.get(w.key, ()):
+                extra = {} if s == 0 else {"seed": [(f"seed{s}", {"seed": s})]}
+                plan += make_plan(f"latent-{profile}", base, target=[t], strategy=[w], **extra)
+    return plan
 
 # %% ../nbs/09_plans.ipynb #f9784f2a
 PARETO_RANGES = ([100, 200], [200, 300], [300, 400])

@@ -407,8 +407,10 @@ def reconstruction_scores(ae, profile: str = "quick", data: str = "fashion_mnist
 
 
 def latent_runs(profile: str = "quick", out_dir=None, train: bool = True, per_gpu: int = GPU_RUNS_PER_GPU,
-                workers: int = 2, progress: bool = True, targets=("x0", "eps", "v")) -> tuple[ExperimentPaths, Path, dict]:
-    "(paths, autoencoder folder, {(target, weighting key): run}) of Figure 5 in latent space, training what is missing."
+                workers: int = 2, progress: bool = True, targets=("x0", "eps", "v"), seeds=None
+                ) -> tuple[ExperimentPaths, Path, dict]:
+    """(paths, autoencoder folder, {(target, weighting key, seed): run}) of Figure 5 in latent space (`latent_plan`;
+    `seeds` as there), training what is missing."""
     import torch
     from minsnr.autoencoder import (AEConfig, encode_dataset, load_autoencoder, reconstruct, reconstruction_quality,
                                     train_autoencoder)
@@ -434,6 +436,6 @@ def latent_runs(profile: str = "quick", out_dir=None, train: bool = True, per_gp
         quality["provenance"] = provenance({"seconds": round(time.perf_counter() - t0, 1), "profile": profile})
         (ae_dir / "quality.json").write_text(json.dumps(quality, indent=1) + "\n")
         encode_dataset(ae, train_px, ae_dir / "latents_train.pt")
-    plan = latent_plan(profile, paths.runs, targets)
-    return paths, ae_dir, plan_runs(plan, lambda c: (c["target"], Weighting.from_config(c).key), paths, train, per_gpu,
-                                    workers, progress)
+    plan = latent_plan(profile, paths.runs, targets, seeds)
+    return paths, ae_dir, plan_runs(plan, lambda c: (c["target"], Weighting.from_config(c).key, c["seed"]), paths, train,
+                                    per_gpu, workers, progress)
