@@ -300,7 +300,7 @@ def compare_seeds(a, b, rel: float | None = None) -> dict:
         apart = max(a) < min(b) or max(b) < min(a)
         pooled = math.sqrt((sum((v - ma) ** 2 for v in a) + sum((v - mb) ** 2 for v in b)) / (len(a) + len(b) - 2))
         out.update(test="resolved (seed ranges disjoint)" if apart else "within the seed spread (ranges overlap)",
-                   sd_apart=abs(ma - mb) / pooled if pooled > 0 else math.inf,
+                   sd_apart=abs(ma - mb) / pooled if pooled > 0 else (math.inf if ma != mb else 0.0),
                    chance=2 / math.comb(len(a) + len(b), len(a)))
     else:
         out["test"] = resolved(ma, mb, rel)
