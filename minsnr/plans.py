@@ -19,7 +19,7 @@ from .weightings import Weighting
 __all__ = ['PROFILES', 'FIG5_WEIGHTINGS', 'GPU_STEPS', 'GPU_EVAL_AT', 'GPU_EVAL', 'GPU_RUNS_PER_GPU', 'LONG_STEPS',
            'LONG_EVAL_AT', 'GUIDANCE_INTERVAL', 'LONG_VARIANTS', 'LONG_EVAL', 'SPREAD_SEEDS', 'SEED_EVAL_AT',
            'LONG_RUNS_PER_GPU', 'LONG_WEIGHTINGS', 'GAMMAS', 'GAMMA_EVAL_AT', 'GAMMA_FINAL', 'EDM_AXIS', 'EDM_EVAL',
-           'EDM_SEEDS', 'UNET_MODEL', 'UNET_RUNS_PER_GPU', 'UNET_QUICK_KWARGS', 'LATER_WEIGHTINGS',
+           'EDM_SEEDS', 'UNET_MODEL', 'UNET_RUNS_PER_GPU', 'UNET_QUICK_KWARGS', 'UNET_SEEDS', 'LATER_WEIGHTINGS',
            'LATER_GRAM_SAMPLES', 'AE_PLAN', 'LATENT_WEIGHTINGS', 'LATENT_SEEDS', 'PARETO_RANGES', 'PLANS', 'repo_root',
            'ExperimentPaths', 'check_profile', 'experiment_paths', 'make_plan', 'fig5_base', 'convergence_plan',
            'long_protocol', 'long_plan', 'seed_plan', 'gamma_plan', 'edm_plan', 'edm_seed_plan', 'unet_plan',
@@ -232,10 +232,25 @@ def _unet_base(profile: str) -> dict:
     return base
 
 
-def unet_plan(profile: str = "gpu") -> list[dict]:
-    "Table 1: the UNet with the short protocol, x0 (constant vs Min-SNR-5) and ε (SNR vs Min-SNR-5)."
-    return [c for t in ("x0", "eps") for c in make_plan(f"table1-{profile}", _unet_base(profile), target=[t],
-                                                        strategy=_pair(t))]
+UNET_SEEDS = {"gpu": {"x0": (0,), "eps": (0, 1, 2)}, "quick": {"x0": (0,), "eps": (0,)}}
+
+
+def unet_plan(profile: str = "gpu", seeds=None) -> list[dict]:
+    """Table 1: the UNet with the short protocol, x0 (constant vs Min-SNR-5) and ε (SNR vs Min-SNR-5), each pair at
+    the training seeds of `seeds` ({target: seeds}; default `UNET_SEEDS[profile]`)."""
+    check_profile(profile)
+    seeds = UNET_SEEDS[profile] if seeds is None else seeds
+    if bad := set(seeds) - {"x0", "eps"}:
+        raise ValueError(f"unet_plan: seeds for unknown targets {sorted(bad)}; valid: ['eps', 'x0']")
+    plan = []
+    for t in ("x0", "eps"):
+        ss = tuple(seeds.get(t, ()))
+        if any(isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in ss) or len(set(ss)) != len(ss):
+            raise ValueError(f"unet_plan: seeds[{t!r}] = {ss!r}; valid: distinct integers >= 0")
+        for s in ss:
+            extra = {} if s == 0 else {"seed": [(f"seed{s}", {"seed": s})]}
+            plan += make_plan(f"table1-{profile}", _unet_base(profile), target=[t], strategy=_pair(t), **extra)
+    return plan
 
 
 def uncond_plan(profile: str = "gpu", models=("unet_s", "vit_s_2")) -> list[dict]:

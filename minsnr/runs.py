@@ -376,19 +376,21 @@ def edm_runs(profile: str = "quick", out_dir=None, train: bool = True, per_gpu: 
 
 # %% ../nbs/10_runs.ipynb #u1b00002
 def unet_runs(profile: str = "quick", out_dir=None, train: bool = True, per_gpu: int = UNET_RUNS_PER_GPU,
-              workers: int = 2, progress: bool = True) -> tuple[ExperimentPaths, dict]:
-    "(paths, {(target, strategy): run}) of Table 1 (`unet_plan`), training the runs that are not done first."
+              workers: int = 2, progress: bool = True, seeds=None) -> tuple[ExperimentPaths, dict]:
+    """(paths, {(target, strategy, seed): run}) of Table 1 (`unet_plan`; `seeds` as there), training the runs that
+    are not done first."""
     paths = experiment_paths(profile, out_dir)
-    return paths, plan_runs(unet_plan(profile), lambda c: (c["target"], c["strategy"]), paths, train, per_gpu, workers,
-                            progress)
+    return paths, plan_runs(unet_plan(profile, seeds), lambda c: (c["target"], c["strategy"], c["seed"]), paths, train,
+                            per_gpu, workers, progress)
 
 
 def uncond_runs(profile: str = "quick", out_dir=None, train: bool = True, per_gpu: int = 1, workers: int = 2,
-                progress: bool = True) -> tuple[ExperimentPaths, dict]:
-    "(paths, {(model, strategy): run}) of Table 3 (`uncond_plan`), training the runs that are not done first."
+                progress: bool = True, models=("unet_s", "vit_s_2")) -> tuple[ExperimentPaths, dict]:
+    """(paths, {(model, strategy): run}) of Table 3 (`uncond_plan` for the backbones in `models`), training the runs
+    that are not done first."""
     paths = experiment_paths(profile, out_dir)
-    return paths, plan_runs(uncond_plan(profile), lambda c: (c["model"], c["strategy"]), paths, train, per_gpu, workers,
-                            progress)
+    return paths, plan_runs(uncond_plan(profile, models), lambda c: (c["model"], c["strategy"]), paths, train, per_gpu,
+                            workers, progress)
 
 # %% ../nbs/10_runs.ipynb #b7b00002
 def later_runs(profile: str = "quick", out_dir=None, train: bool = True, per_gpu: int = GPU_RUNS_PER_GPU,
