@@ -26,8 +26,8 @@ from .weightings import Weighting
 # %% auto #0
 __all__ = ['LOCATION_KEYS', 'FID_LADDER', 'run_state', 'SweepError', 'train_run', 'sweep', 'load_run', 'steps_to_reach',
            'pick_threshold', 'plan_runs', 'convergence_runs', 'eval_fids', 'seed_spread', 'seed_yardstick', 'resolved',
-           'compare_seeds', 'measure_floor', 'long_and_seed_runs', 'long_runs', 'gamma_runs', 'edm_runs', 'unet_runs',
-           'uncond_runs', 'later_runs', 'reconstruction_scores', 'latent_runs']
+           'compare_seeds', 'measure_floor', 'short_floor', 'long_and_seed_runs', 'long_runs', 'gamma_runs', 'edm_runs',
+           'unet_runs', 'uncond_runs', 'later_runs', 'reconstruction_scores', 'latent_runs']
 
 # %% ../nbs/10_runs.ipynb #d2a3ddb8
 def _read_json(p: Path):
@@ -323,6 +323,20 @@ def measure_floor(profile: str = "quick", out_dir=None, compute: bool = True, pr
     f.parent.mkdir(parents=True, exist_ok=True)
     f.write_text(json.dumps(res, indent=1) + "\n")
     return res
+
+
+def short_floor(profile: str = "quick", out_dir=None) -> dict | None:
+    """The metric's floor for the short protocol's evaluation (`fig5_base(profile)["eval"]`: its number of samples
+    against its reference), i.e. the score of as many test images, where it has been measured: by the autoencoder's
+    quality check (`reconstruction_scores`, the 'short' block of <runs>/<autoencoder>/quality.json). None where that
+    file is absent or was measured for another number of images or another reference. {fid, kid, n, n_ref, source}."""
+    paths = experiment_paths(profile, out_dir)
+    ev = fig5_base(profile)["eval"]
+    f = paths.runs / autoencoder_plan(profile)["name"] / "quality.json"
+    s = (_read_json(f) or {}).get("short")
+    if not s or (s.get("images"), s.get("ref_images")) != (ev["n"], ev["ref_n"]):
+        return None
+    return dict(fid=s["floor_fid"], kid=s.get("floor_kid"), n=s["images"], n_ref=s["ref_images"], source=str(f))
 
 
 def long_and_seed_runs(longs: list[dict], seeds: list[dict], paths: ExperimentPaths, train: bool = True,
