@@ -45,8 +45,8 @@ def run_state(run_dir, config: dict | None = None) -> str:
     d = Path(run_dir)
     saved = _read_json(d / "config.json")
     if config is not None and saved is not None:
-        want = TrainConfig.from_dict(config).to_dict()
-        have = TrainConfig.from_dict(saved).to_dict()
+        as_saved = lambda c: json.loads(json.dumps(TrainConfig.from_dict(c).to_dict()))  # tuples read back as lists
+        want, have = as_saved(config), as_saved(saved)
         diff = sorted(k for k in want if k not in ("steps", *LOCATION_KEYS) and want[k] != have[k])
         if diff:
             raise ValueError(f"{d} holds a run with another configuration (differs in {diff}); "
@@ -325,16 +325,18 @@ def measure_floor(profile: str = "quick", out_dir=None, compute: bool = True, pr
     return res
 
 
-def short_floor(profile: str = "quick", out_dir=None) -> dict | None:
-    """The metric's floor for the short protocol's evaluation (`fig5_base(profile)["eval"]`: its number of samples
-    against its reference), i.e. the score of as many test images, where it has been measured: by the autoencoder's
-    quality check (`reconstruction_scores`, the 'short' block of <runs>/<autoencoder>/quality.json). None where that
-    file is absent or was measured for another number of images or another reference. {fid, kid, n, n_ref, source}."""
+def short_floor(profile: str = "quick", out_dir=None, evaluation: tuple[int, int] | None = None) -> dict | None:
+    """The metric's floor for the short protocol's evaluation, i.e. the score of as many test images against the same
+    reference, where it has been measured: by the autoencoder's quality check (`reconstruction_scores`, the 'short'
+    block of <runs>/<autoencoder>/quality.json). `evaluation`: (samples, reference images) of the evaluation asking —
+    an experiment passes its runs' own (`n`, `n_ref` of an evaluation record); default: `fig5_base(profile)["eval"]`.
+    None where the file is absent or was measured for another evaluation. {fid, kid, n, n_ref, source}."""
     paths = experiment_paths(profile, out_dir)
     ev = fig5_base(profile)["eval"]
+    want = tuple(evaluation) if evaluation is not None else (ev["n"], ev["ref_n"])
     f = paths.runs / autoencoder_plan(profile)["name"] / "quality.json"
     s = (_read_json(f) or {}).get("short")
-    if not s or (s.get("images"), s.get("ref_images")) != (ev["n"], ev["ref_n"]):
+    if not s or (s.get("images"), s.get("ref_images")) != want:
         return None
     return dict(fid=s["floor_fid"], kid=s.get("floor_kid"), n=s["images"], n_ref=s["ref_images"], source=str(f))
 
