@@ -264,7 +264,7 @@ def _add_sweep(sub, common):
     sw.add_argument("--profile", default="gpu", choices=["quick", "gpu"], help="the plan's profile (default gpu)")
     sw.add_argument("--only", nargs="*", metavar="RUN", help="train only these runs of the plan")
     sw.add_argument("--runs-dir", default="results/runs", help="where run folders go (default results/runs)")
-    sw.add_argument("--gpus", help="comma-separated GPU indices (default: every visible GPU)")
+    sw.add_argument("--gpus", help="comma-separated GPU indices as this process numbers them, i.e. positions in CUDA_VISIBLE_DEVICES when it is set (default: every visible GPU)")
     sw.add_argument("--per-gpu", type=_positive_int, default=1, help="runs sharing one GPU at a time (default 1)")
     sw.add_argument("--workers", type=_positive_int, default=1, help="runs at a time without a GPU (default 1)")
     sw.add_argument("--retries", type=int, default=1, help="how often a failed run is started again, resuming (default 1)")

@@ -24,10 +24,11 @@ from .trainer import TrainConfig
 from .weightings import Weighting
 
 # %% auto #0
-__all__ = ['LOCATION_KEYS', 'FID_LADDER', 'run_state', 'SweepError', 'train_run', 'sweep', 'load_run', 'steps_to_reach',
-           'pick_threshold', 'plan_runs', 'convergence_runs', 'eval_fids', 'seed_spread', 'seed_yardstick', 'resolved',
-           'compare_seeds', 'measure_floor', 'short_floor', 'long_and_seed_runs', 'long_runs', 'gamma_runs', 'edm_runs',
-           'unet_runs', 'uncond_runs', 'later_runs', 'reconstruction_scores', 'latent_runs']
+__all__ = ['LOCATION_KEYS', 'FID_LADDER', 'run_state', 'SweepError', 'child_device', 'train_run', 'sweep', 'load_run',
+           'steps_to_reach', 'pick_threshold', 'plan_runs', 'convergence_runs', 'eval_fids', 'seed_spread',
+           'seed_yardstick', 'resolved', 'compare_seeds', 'measure_floor', 'short_floor', 'long_and_seed_runs',
+           'long_runs', 'gamma_runs', 'edm_runs', 'unet_runs', 'uncond_runs', 'later_runs', 'reconstruction_scores',
+           'latent_runs']
 
 # %% ../nbs/10_runs.ipynb #d2a3ddb8
 def _read_json(p: Path):
@@ -83,14 +84,33 @@ def _log_tail(p: Path, n: int = 5) -> str:
         return ""
 
 
-def _slots(gpus, per_gpu: int, workers: int) -> list:
+def child_device(gpu: int, visible: str | None = None) -> str:
+    """The `CUDA_VISIBLE_DEVICES` that gives a child process the GPU this process numbers `gpu` (a torch index). With
+    `visible` (this process's own `CUDA_VISIBLE_DEVICES`) set, index `gpu` is its gpu-th entry, which may be a number,
+    a `GPU-…` or a `MIG-…` UUID: under `CUDA_VISIBLE_DEVICES=2,3`, GPU 0 here is physical GPU 2."""
+    if isinstance(gpu, bool) or not isinstance(gpu, int) or gpu < 0:
+        raise ValueError(f"gpu={gpu!r}: a GPU index as this process numbers them, an integer >= 0")
+    if visible is None:
+        return str(gpu)
+    entries = [v.strip() for v in visible.split(",") if v.strip()]
+    if gpu >= len(entries):
+        raise ValueError(f"gpu={gpu}: CUDA_VISIBLE_DEVICES={visible!r} makes {len(entries)} GPU(s) visible here; "
+                         f"valid indices: {list(range(len(entries)))}")
+    return entries[gpu]
+
+
+def _slots(gpus, per_gpu: int, workers: int, visible: str | None = None) -> list:
+    "One entry per process slot: the child's `CUDA_VISIBLE_DEVICES` (`child_device`), or None for a CPU worker."
     if per_gpu < 1 or workers < 1:
         raise ValueError(f"per_gpu={per_gpu} and workers={workers} must be >= 1")
+    import torch
+    n = torch.cuda.device_count()
     if gpus is None:
-        import torch
-        gpus = list(range(torch.cuda.device_count()))
-    gpus = [int(g) for g in gpus]
-    return [g for g in gpus for _ in range(per_gpu)] if gpus else [None] * workers
+        gpus = list(range(n))
+    elif visible is None and any(g >= n for g in gpus if isinstance(g, int)):
+        raise ValueError(f"gpus={list(gpus)}: {n} GPU(s) visible here; valid indices: {list(range(n))}")
+    devices = [child_device(g, visible) for g in gpus]
+    return [d for d in devices for _ in range(per_gpu)] if devices else [None] * workers
 
 # %% ../nbs/10_runs.ipynb #7e1a0602
 def train_run(config_path, out_dir) -> int:
@@ -103,7 +123,7 @@ def train_run(config_path, out_dir) -> int:
 
 
 def _start_run(cfg: dict, runs_dir: Path, gpu, threads: int, env: dict | None):
-    "Start one run as its own process (`train_run`) on `gpu` (or the CPU): (process, its open log)."
+    "Start one run as its own process (`train_run`) on `gpu` (its `CUDA_VISIBLE_DEVICES`; None: the CPU): (process, its open log)."
     d = runs_dir / cfg["name"]; d.mkdir(parents=True, exist_ok=True)
     (d / "plan_config.json").write_text(json.dumps(cfg, indent=1) + "\n")
     e = {**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"}
@@ -135,7 +155,7 @@ def sweep(plan: list[dict], runs_dir, gpus=None, per_gpu: int = 1, workers: int 
     if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
         raise ValueError(f"retries={retries!r}: how often a failed run is started again, an integer >= 0")
     runs_dir = Path(runs_dir); runs_dir.mkdir(parents=True, exist_ok=True)
-    slots = _slots(gpus, per_gpu, workers)
+    slots = _slots(gpus, per_gpu, workers, os.environ.get("CUDA_VISIBLE_DEVICES"))
     todo, result = [], {}
     for cfg in plan:
         d = runs_dir / cfg["name"]
