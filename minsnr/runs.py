@@ -105,11 +105,10 @@ def _slots(gpus, per_gpu: int, workers: int, visible: str | None = None) -> list
         raise ValueError(f"per_gpu={per_gpu} and workers={workers} must be >= 1")
     import torch
     n = torch.cuda.device_count()
-    if gpus is None:
-        gpus = list(range(n))
-    elif visible is None and any(g >= n for g in gpus if isinstance(g, int)):
-        raise ValueError(f"gpus={list(gpus)}: {n} GPU(s) visible here; valid indices: {list(range(n))}")
-    devices = [child_device(g, visible) for g in gpus]
+    gpus = list(range(n)) if gpus is None else list(gpus)
+    devices = [child_device(g, visible) for g in gpus]  # checks each index, and its range where `visible` is set
+    if visible is None and (beyond := [g for g in gpus if g >= n]):
+        raise ValueError(f"gpus={gpus}: {beyond} beyond the {n} GPU(s) visible here; valid indices: {list(range(n))}")
     return [d for d in devices for _ in range(per_gpu)] if devices else [None] * workers
 
 # %% ../nbs/10_runs.ipynb #7e1a0602
