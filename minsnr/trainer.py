@@ -248,7 +248,8 @@ def _init_processes(self, device):
     self.device = torch.device(device)
     if self.device.type == "cuda":
         torch.cuda.set_device(self.device)
-    if self.world > 1 and not dist.is_initialized():
+    self.owns_process_group = self.world > 1 and not dist.is_initialized()  # destroyed again by `close`
+    if self.owns_process_group:
         dist.init_process_group("nccl" if self.device.type == "cuda" else "gloo")
     if cfg.batch_size % self.world:
         raise ValueError(f"batch_size {cfg.batch_size} is not divisible by the {self.world} processes")
@@ -689,10 +690,24 @@ def _evaluated(self, step: int) -> bool:
     return p.exists() and any(l.strip() and json.loads(l)["step"] == step for l in p.read_text().splitlines())
 
 
+@patch_method(Trainer)
+def close(self):
+    """Destroy the process group this trainer started (under torchrun), once every process is done with it. Exiting
+    with a gloo group still alive can abort the process at interpreter shutdown (SIGABRT, 'terminate called without
+    an active exception'; pytorch/pytorch#190489). A no-op for one process or for a group the caller started."""
+    if getattr(self, "owns_process_group", False) and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
+        self.owns_process_group = False
+
+
 def train(config: TrainConfig | dict, out_dir, resume: bool = False, **kwargs) -> dict:
-    "Train a config (object or dict) into out_dir; keywords go to `Trainer`."
+    "Train a config (object or dict) into out_dir; keywords go to `Trainer`. The process group it started is closed after."
     cfg = config if isinstance(config, TrainConfig) else TrainConfig.from_dict(config)
-    return Trainer(cfg, out_dir, **kwargs).fit(resume=resume)
+    trainer = Trainer(cfg, out_dir, **kwargs)
+    res = trainer.fit(resume=resume)
+    trainer.close()  # not after an error: a barrier could wait forever on a process that died; torchrun ends them all
+    return res
 
 # %% ../nbs/05_trainer.ipynb #41c6914b
 def find_checkpoint(path) -> Path:
