@@ -53,15 +53,22 @@ def check_profile(profile: str) -> str:
     return profile
 
 
+_quick_root = None  # this process's temporary output root for the quick profile, made on first use
+
+
 def experiment_paths(profile: str = "quick", out_dir: str | os.PathLike | None = None) -> ExperimentPaths:
-    "Folders for a profile: the repository (gpu, no out_dir), a new temporary folder (quick, no out_dir), or out_dir."
+    """Folders for a profile: out_dir; without it, the repository (gpu) or one temporary folder per process (quick),
+    so that every call of a notebook or script without out_dir writes, and finds, its runs in the same place."""
+    global _quick_root
     check_profile(profile)
     if out_dir:
         root = Path(out_dir).resolve()  # absolute: notebooks run with their own folder as working directory
     elif profile == "gpu":
         root = repo_root()
     else:
-        root = Path(tempfile.mkdtemp(prefix="minsnr-quick-"))
+        if _quick_root is None or not _quick_root.is_dir():
+            _quick_root = Path(tempfile.mkdtemp(prefix="minsnr-quick-"))
+        root = _quick_root
     return ExperimentPaths(root, root / "results" / "runs", root / "results" / "tables", root / "figures").mkdirs()
 
 # %% ../nbs/09_plans.ipynb #94d9e01d
