@@ -15,7 +15,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from .plans import (GPU_RUNS_PER_GPU, LONG_RUNS_PER_GPU, ExperimentPaths, convergence_plan, experiment_paths, later_plan,
+from .plans import (GPU_RUNS_PER_GPU, LONG_RUNS_PER_GPU, LONG_WEIGHTINGS, ExperimentPaths, convergence_plan, experiment_paths, later_plan,
                           fig5_base, autoencoder_plan, latent_plan,
                           UNET_RUNS_PER_GPU, edm_plan, edm_seed_plan, gamma_plan, long_plan, seed_plan, uncond_plan,
                           unet_plan)
@@ -24,7 +24,7 @@ from .trainer import TrainConfig
 from .weightings import Weighting
 
 # %% auto #0
-__all__ = ['LOCATION_KEYS', 'FID_LADDER', 'run_state', 'SweepError', 'child_device', 'train_run', 'sweep', 'load_run',
+__all__ = ['LOCATION_KEYS', 'FID_LADDER', 'run_state', 'SweepError', 'child_device', 'train_run', 'sweep', 'load_run', 'log_mean',
            'steps_to_reach', 'pick_threshold', 'plan_runs', 'convergence_runs', 'eval_fids', 'seed_spread',
            'seed_yardstick', 'resolved', 'compare_seeds', 'measure_floor', 'short_floor', 'long_and_seed_runs',
            'long_runs', 'gamma_runs', 'edm_runs', 'unet_runs', 'uncond_runs', 'later_runs', 'reconstruction_scores',
@@ -222,6 +222,17 @@ def load_run(run_dir) -> dict:
             "evals": _jsonl(d / "evals.jsonl"), "provenance": _read_json(d / "provenance.json") or {}}
 
 
+def log_mean(run: dict, key: str, last: int = 10, step: int | None = None):
+    """Mean of the training log's `key` over the run's last `last` logs that hold it (up to `step` when given): a
+    number, or per entry for a list-valued key such as `mse_x0_bins`, None where any of those logs has None there."""
+    logs = [m[key] for m in run["metrics"] if m.get(key) is not None and (step is None or m["step"] <= step)][-last:]
+    if not logs:
+        return None
+    if isinstance(logs[0], list):
+        return [None if any(l[i] is None for l in logs) else sum(l[i] for l in logs) / len(logs) for i in range(len(logs[0]))]
+    return sum(logs) / len(logs)
+
+
 def steps_to_reach(steps, fids, threshold: float) -> float | None:
     "First step where FID <= threshold, log-linearly interpolated between evaluations; None if never reached."
     import math
@@ -282,12 +293,13 @@ def seed_spread(runs: list, step: int | None = None) -> dict:
     return dict(step=step, fids=f, mean=mean, sd=sd, lo=min(f), hi=max(f))
 
 # %% ../nbs/10_runs.ipynb #a5eed005
-def seed_yardstick(profile: str = "quick", out_dir=None) -> float | None:
-    "The short protocol's seed yardstick (largest relative FID range over the x0 seed runs), None where they are absent."
+def seed_yardstick(profile: str = "quick", out_dir=None, target: str = "x0") -> float | None:
+    """The short protocol's seed yardstick for `target`: the largest relative FID range (max - min) / mean at the last
+    common step over the seed runs of either weighting of its long pair (`LONG_WEIGHTINGS`); None where they are absent."""
     paths = experiment_paths(profile, out_dir)
-    plan = convergence_plan(profile, targets=("x0",)) + seed_plan(profile)
+    plan = convergence_plan(profile, targets=(target,)) + seed_plan(profile, target)
     rel = None
-    for strategy in ("constant", "min_snr"):
+    for strategy in (w.strategy for w in LONG_WEIGHTINGS[target]):
         rs = [load_run(paths.runs / c["name"]) for c in plan
               if c["strategy"] == strategy and (paths.runs / c["name"] / "evals.jsonl").exists()]
         if len(rs) > 1:

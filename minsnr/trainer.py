@@ -695,7 +695,7 @@ def close(self):
     """Destroy the process group this trainer started (under torchrun), once every process is done with it. Exiting
     with a gloo group still alive can abort the process at interpreter shutdown (SIGABRT, 'terminate called without
     an active exception'; pytorch/pytorch#190489). A no-op for one process or for a group the caller started."""
-    if getattr(self, "owns_process_group", False) and dist.is_initialized():
+    if self.owns_process_group and dist.is_initialized():
         dist.barrier()
         dist.destroy_process_group()
         self.owns_process_group = False
