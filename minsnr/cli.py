@@ -255,7 +255,7 @@ def _add_sweep(sub, common):
     "The `minsnr sweep` command and its arguments."
     sw = sub.add_parser("sweep", parents=[common],
                         help="train every run of a plan (skips finished runs, resumes interrupted ones)",
-                        description="Train a plan of runs, each as its own process (training with resume): finished "
+                        description="Train a plan of runs, each in a process apart from this one (training with resume): finished "
                                     "runs are skipped, interrupted ones continue from their last checkpoint, failed "
                                     "ones are reported at the end. Runs are spread over the GPUs, --per-gpu at a time "
                                     "on each (or --workers at a time on a machine without one).")

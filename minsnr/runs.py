@@ -121,18 +121,28 @@ def train_run(config_path, out_dir) -> int:
     return 0 if res["status"] == "finished" else 3
 
 
-def _start_run(cfg: dict, runs_dir: Path, gpu, threads: int, env: dict | None):
-    "Start one run as its own process (`train_run`) on `gpu` (its `CUDA_VISIBLE_DEVICES`; None: the CPU): (process, its open log)."
-    d = runs_dir / cfg["name"]; d.mkdir(parents=True, exist_ok=True)
-    (d / "plan_config.json").write_text(json.dumps(cfg, indent=1) + "\n")
+def _child_env(gpu, threads: int, env: dict | None) -> dict:
     e = {**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"}
     e.setdefault("OMP_NUM_THREADS", str(threads))  # the CPU cores shared among the runs
     if gpu is not None:
         e["CUDA_VISIBLE_DEVICES"] = str(gpu)
+    return e
+
+
+def _run_files(cfg: dict, runs_dir: Path) -> tuple[Path, Path]:
+    "The run's folder with the plan's configuration written into it: (plan_config.json, folder)."
+    d = runs_dir / cfg["name"]; d.mkdir(parents=True, exist_ok=True)
+    (d / "plan_config.json").write_text(json.dumps(cfg, indent=1) + "\n")
+    return d / "plan_config.json", d
+
+
+def _start_run(cfg: dict, runs_dir: Path, gpu, threads: int, env: dict | None):
+    "Start one run as its own process (`train_run`) on `gpu` (its `CUDA_VISIBLE_DEVICES`; None: the CPU): (process, its open log)."
+    config, d = _run_files(cfg, runs_dir)
     log = open(d / "train.log", "a")
     child = "import sys; from minsnr.runs import train_run; sys.exit(train_run(sys.argv[1], sys.argv[2]))"
-    cmd = [sys.executable, "-c", child, str(d / "plan_config.json"), str(d)]
-    return subprocess.Popen(cmd, env=e, stdout=log, stderr=subprocess.STDOUT), log
+    cmd = [sys.executable, "-c", child, str(config), str(d)]
+    return subprocess.Popen(cmd, env=_child_env(gpu, threads, env), stdout=log, stderr=subprocess.STDOUT), log
 
 
 def _stop_all(procs):
@@ -145,16 +155,102 @@ def _stop_all(procs):
         except subprocess.TimeoutExpired:
             proc.kill()
 
+
+# %% ../nbs/10_runs.ipynb #7e1a0612
+def _serve():
+    """The loop of a sweep's CPU worker (`_Worker`): read '<plan_config.json>\t<run folder>' lines from stdin, train
+    each run here with stdout and stderr (file descriptors 1 and 2) in its train.log, answer its exit status on the
+    original stdout; stop at end of input or after a run that failed."""
+    import torch
+    answer = os.fdopen(os.dup(1), "w", buffering=1)
+    seed0, count = torch.initial_seed(), 0
+    for line in sys.stdin:
+        config, d = line.rstrip("\n").split("\t")
+        count += 1
+        torch.manual_seed(seed0)                  # the generator as a new process has it
+        torch.use_deterministic_algorithms(False)  # the default, until the run's config asks otherwise
+        sys.stdout.flush(); sys.stderr.flush()
+        fd = os.open(Path(d) / "train.log", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        os.dup2(fd, 1); os.dup2(fd, 2); os.close(fd)
+        print(f"[worker {os.getpid()}] run {count} of this worker", flush=True)
+        try:
+            rc = train_run(config, d)
+        except Exception:  # noqa: BLE001 - reported as the run's failure, with its traceback in its log
+            import traceback
+            traceback.print_exc(); rc = 1
+        sys.stdout.flush(); sys.stderr.flush()
+        answer.write(f"rc={rc}\n")
+        if rc not in (0, 3):
+            return
+
+
+class _Worker:
+    "A sweep's slot as one process (`_serve`) that trains the runs handed to it one after another, on `gpu` as in `_start_run`."
+
+    def __init__(self, gpu, threads: int, env: dict | None):
+        import queue, threading
+        code = "from minsnr.runs import _serve; _serve()"
+        self.proc = subprocess.Popen([sys.executable, "-c", code], env=_child_env(gpu, threads, env),
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
+        self.answers = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for line in self.proc.stdout:  # answers only: anything else a library prints to stdout is not one
+            if line.startswith("rc="):
+                self.answers.put(int(line[3:]))
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def run(self, cfg: dict, runs_dir: Path) -> "_Worker":
+        "Hand it a run; the worker is then that run's handle (`poll`)."
+        config, d = _run_files(cfg, runs_dir)
+        self.proc.stdin.write(f"{config}\t{d}\n"); self.proc.stdin.flush()
+        return self
+
+    def poll(self) -> int | None:
+        "The exit status of the run it trains, as a process's `poll`: None while it trains."
+        import queue
+        try:
+            return self.answers.get_nowait()
+        except queue.Empty:
+            if self.proc.poll() is None:
+                return None
+        try:  # the worker ended: its last answer may still be in the pipe
+            return self.answers.get(timeout=5)
+        except queue.Empty:
+            return self.proc.returncode or 1  # it died mid-run (killed, or a crash below Python)
+
+    def close(self):
+        "End the worker: end of input, then a kill if it has not stopped within 30 s."
+        try:
+            self.proc.stdin.close()
+            self.proc.wait(timeout=30)
+        except (OSError, subprocess.TimeoutExpired):
+            self.proc.kill()
+
+    terminate = lambda self: self.proc.terminate()
+    kill = lambda self: self.proc.kill()
+    wait = lambda self, timeout=None: self.proc.wait(timeout)
+
 # %% ../nbs/10_runs.ipynb #7e1a0604
 def sweep(plan: list[dict], runs_dir, gpus=None, per_gpu: int = 1, workers: int = 1, progress: bool = True,
-          poll: float = 1.0, env: dict | None = None, retries: int = 1) -> dict[str, str]:
+          poll: float = 1.0, env: dict | None = None, retries: int = 1,
+          fresh_process: bool | None = None) -> dict[str, str]:
     """Train every run of `plan` that is not done into runs_dir/<name>; returns {name: finished|diverged|skipped}, with
     ' (retry k)' after the outcome of a run that failed k times before. A failed run goes back to the end of the queue
-    up to `retries` times and resumes from its newest checkpoint."""
+    up to `retries` times and resumes from its newest checkpoint. `fresh_process`: every run in a process of its own
+    (True), or each CPU slot a worker that trains its runs one after another (False); None: True on GPUs, False on
+    the CPU."""
     if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
         raise ValueError(f"retries={retries!r}: how often a failed run is started again, an integer >= 0")
     runs_dir = Path(runs_dir); runs_dir.mkdir(parents=True, exist_ok=True)
     slots = _slots(gpus, per_gpu, workers, os.environ.get("CUDA_VISIBLE_DEVICES"))
+    if fresh_process is None:
+        fresh_process = any(s is not None for s in slots)
+    elif not isinstance(fresh_process, bool):
+        raise ValueError(f"fresh_process={fresh_process!r}: True, False or None (True on GPUs, False on the CPU)")
     todo, result = [], {}
     for cfg in plan:
         d = runs_dir / cfg["name"]
@@ -170,16 +266,28 @@ def sweep(plan: list[dict], runs_dir, gpus=None, per_gpu: int = 1, workers: int 
     bar.update(steps_done())
     free, running, queue, tries = list(range(len(slots))), {}, list(todo), {}
     threads = max(1, (os.cpu_count() or 1) // len(slots))
+    pool = {}  # slot -> its _Worker, without fresh_process
+
+    def start(cfg, slot):
+        if fresh_process:
+            return _start_run(cfg, runs_dir, slots[slot], threads, env)
+        if slot not in pool or not pool[slot].alive():
+            pool[slot] = _Worker(slots[slot], threads, env)
+        return pool[slot].run(cfg, runs_dir), None
     try:
         while queue or running:
             while queue and free:
                 cfg, slot = queue.pop(0), free.pop(0)
-                running[cfg["name"]] = (*_start_run(cfg, runs_dir, slots[slot], threads, env), slot, cfg)
-            time.sleep(poll)
+                running[cfg["name"]] = (*start(cfg, slot), slot, cfg)
+            time.sleep(poll if fresh_process else min(poll, 0.1))  # a worker's run may take a second
             for name, (proc, log, slot, cfg) in list(running.items()):
                 rc = proc.poll()
                 if rc is not None:
-                    log.close(); free.append(slot); del running[name]
+                    free.append(slot); del running[name]
+                    if log is not None:
+                        log.close()
+                    if not fresh_process and rc not in (0, 3):  # the failed run ended its worker: let it go
+                        pool.pop(slot).close()
                     outcome = {0: "finished", 3: "diverged"}.get(rc, f"failed (exit {rc})")
                     tries[name] = tries.get(name, 0) + 1
                     if outcome.startswith("failed") and tries[name] <= retries:
@@ -194,10 +302,12 @@ def sweep(plan: list[dict], runs_dir, gpus=None, per_gpu: int = 1, workers: int 
                     result[name] = outcome + (f" (retry {tries[name] - 1})" if tries[name] > 1 else "")
             bar.update(steps_done() - bar.n)
     except BaseException:  # Ctrl-C, SIGTERM or an error here: no run is left behind
-        _stop_all([proc for proc, *_ in running.values()])
+        _stop_all(list({id(p): p for p in [p for p, *_ in running.values()] + list(pool.values())}.values()))
         raise
     finally:
         bar.close()
+        for w in pool.values():
+            w.close()
     failed = {k: v for k, v in result.items() if v.startswith("failed")}
     if failed:
         msg = "; ".join(f"{k}: {v}; log {runs_dir / k / 'train.log'}:\n{_log_tail(runs_dir / k / 'train.log')}"
