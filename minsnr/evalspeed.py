@@ -188,8 +188,8 @@ def _wait_for_logs(out_dir, rows: int, proc, timeout: float = 600):
 
 # %% ../nbs/10c_eval_speed.ipynb #021dba83
 EVALSPEED = {  # the job's sizes per profile: gpu (the long protocol's evaluation) and quick (a CPU check of the code)
-    "gpu": dict(train_steps=6000, n=10_000, batch_size=2500, feature_batch=1000, batch_sizes=(1000, 2500, 5000),
-                min_samples=2000, pack_ks=(2, 3, 4), pack_steps={2: 800, 3: 600, 4: 450},
+    "gpu": dict(train_steps=5000, n=10_000, batch_size=2500, feature_batch=1000, batch_sizes=(1000, 2500, 5000),
+                min_samples=2000, pack_ks=(2, 3, 4), pack_steps={2: 600, 3: 450, 4: 350},
                 noise_levels=(2, 4, 6, 9, 14), beside_logs=3, ref_n=None),
     "quick": dict(train_steps=10, n=16, batch_size=8, feature_batch=8, batch_sizes=(4, 8), min_samples=8,
                   pack_ks=(2,), pack_steps={2: 10}, noise_levels=(20, 60), beside_logs=1, ref_n=32),
@@ -216,8 +216,8 @@ def eval_speed_job(out_dir, profile: str = "gpu", device=None, phases=None) -> d
     model the other phases sample; `no_host_sync`; `sampling` (`sampling_speed`); `inception` (`inception_speed` on
     the run's samples and on noisy test images near FID 5); `kid` (`kid_check`); `eval_old` / `eval_new` — one whole
     evaluation by the path the committed runs used (compiled, KID by torch-fidelity) and by the fastest settings
-    measured, with `same_samples` (the new metric path on the old path's samples); `beside` — the new evaluation
-    while a training process shares the GPU; `packing` (`packing_speed`)."""
+    measured, with `same_samples` (the new metric path on the old path's samples); `packing` (`packing_speed`); `beside` — the new
+    evaluation while a training process shares the GPU."""
     from minsnr.data import load_dataset
     from minsnr.schedules import make_schedule
     if profile not in EVALSPEED:
@@ -322,6 +322,8 @@ def eval_speed_job(out_dir, profile: str = "gpu", device=None, phases=None) -> d
                                       dkid=same["kid_mean"] - old.get("kid_mean", float("nan"))))
     phase("eval_new", eval_new)
 
+    phase("packing", lambda: packing_speed(base, runs, P["pack_ks"], P["pack_steps"]))  # before `beside`: what sizes the GPU jobs
+
     def beside():
         d = out / "beside-train"
         proc = _train_in_background(dict(cfg_run, name="evalspeed-beside", steps=100_000, ckpt_every=100_000), d)
@@ -334,5 +336,4 @@ def eval_speed_job(out_dir, profile: str = "gpu", device=None, phases=None) -> d
         m = [r["images_per_s"] for r in load_run(d)["metrics"]] if (d / "config.json").exists() else []
         return dict(row, **new, training_ready=ready, training_logs_before_eval=logs, training_images_per_s=m)
     phase("beside", beside)
-    phase("packing", lambda: packing_speed(base, runs, P["pack_ks"], P["pack_steps"]))
     return res
