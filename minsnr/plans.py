@@ -159,7 +159,8 @@ def _pair(target: str) -> list:
 
 
 def long_protocol(base: dict, profile: str, gpu_eval: dict, **quick_eval) -> dict:
-    """`base` with the long protocol's training and evaluation points: `LONG_STEPS`, EMA 0.9999, `LONG_EVAL_AT` and
+    """`base` with the long protocol's training and evaluation points: `LONG_STEPS`, ema_decay 0.9999 (with the
+    warm-up the decay ends at 0.99963), `LONG_EVAL_AT` and
     the evaluation `gpu_eval` on the gpu profile; 20 steps with two evaluations (`quick_eval` added) on quick."""
     if profile == "gpu":
         return dict(base, steps=LONG_STEPS, ema_decay=0.9999, ckpt_every=2000, eval_at=LONG_EVAL_AT, eval=gpu_eval)
@@ -168,7 +169,7 @@ def long_protocol(base: dict, profile: str, gpu_eval: dict, **quick_eval) -> dic
 
 def long_plan(profile: str = "gpu", target: str = "x0", weightings=None) -> list[dict]:
     """Figure 1/5 to convergence for one target: the weightings of `LONG_WEIGHTINGS[target]` (or `weightings`), each
-    run long, EMA 0.9999 with warm-up."""
+    run long, EMA with warm-up (decay min(0.9999, (1+k)/(10+k)): 0.99963 at the last step)."""
     pair = _pair(target)
     base = long_protocol(fig5_base(profile), profile, LONG_EVAL, final_variants=LONG_VARIANTS)
     return make_plan(f"fig5long-{profile}", base, target=[target], strategy=weightings or pair)

@@ -30,7 +30,7 @@ from .schedules import SCHEDULES, make_schedule
 from .weightings import STRATEGIES, TARGETS, WeightedLoss, Weighting, bin_sums
 
 # %% auto #0
-__all__ = ['FORMULATIONS', 'CKPT_RE', 'TrainConfig', 'Trainer', 'build_model', 'CheckpointError', 'read_checkpoint',
+__all__ = ['FORMULATIONS', 'CKPT_RE', 'TrainConfig', 'Trainer', 'build_model', 'ema_decay', 'CheckpointError', 'read_checkpoint',
            'load_checkpoint', 'train', 'find_checkpoint', 'load_model']
 
 # %% ../nbs/05_trainer.ipynb #44442e9e
@@ -337,11 +337,15 @@ def eval_due(self, step: int) -> bool:
     return bool(e and step % e == 0) or step in (self.cfg.eval_at or ())
 
 
+def ema_decay(step: int, decay: float, warmup: bool) -> float:
+    "The EMA decay of the update after `step` steps: `decay`, or with `warmup` the smaller of it and (1+step)/(10+step)."
+    return min(decay, (1 + step) / (10 + step)) if warmup else decay
+
+
 @patch_method(Trainer)
 def ema_decay_at(self, step: int) -> float:
-    "The EMA decay used in the update after `step` steps: `ema_decay`, or with `ema_warmup` the smaller of it and (1+step)/(10+step)."
-    d = self.cfg.ema_decay
-    return min(d, (1 + step) / (10 + step)) if self.cfg.ema_warmup else d
+    "The EMA decay used in the update after `step` steps (`ema_decay` with the run's `ema_decay` and `ema_warmup`)."
+    return ema_decay(step, self.cfg.ema_decay, self.cfg.ema_warmup)
 
 
 @patch_method(Trainer)
