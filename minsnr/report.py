@@ -6,12 +6,13 @@
 from __future__ import annotations
 
 import csv
+import math
 from pathlib import Path
 
 from .plans import check_profile
 
 # %% auto #0
-__all__ = ['TARGET_NAMES', 'QUICK_NOTE', 'set_style', 'log_axis', 'save_figure', 'claims_note', 'write_table']
+__all__ = ['TARGET_NAMES', 'P_COLUMNS', 'QUICK_NOTE', 'set_style', 'log_axis', 'save_figure', 'claims_note', 'write_table']
 
 # %% ../nbs/12_report.ipynb #d31463c6
 TARGET_NAMES = {"x0": "x₀-prediction", "eps": "ε-prediction", "v": "v-prediction"}
@@ -53,11 +54,18 @@ def save_figure(fig, name: str, figures_dir) -> list[Path]:
 
 
 # %% ../nbs/12_report.ipynb #1816aaf4
-def _fmt(v) -> str:
+P_COLUMNS = ("p", "p_holm")  # columns of p-values: shown by `stats.fmt_p`
+
+
+def _fmt(v, column: str | None = None) -> str:
+    "A table cell for display, rounded once from the full-precision value (`stats.fmt`; p-values by `stats.fmt_p`)."
+    from minsnr.stats import fmt, fmt_p
     if v is None:
         return "–"
     if isinstance(v, float):
-        return f"{v:.3g}" if abs(v) < 1000 else f"{v:,.0f}"
+        if column in P_COLUMNS:
+            return fmt_p(v)
+        return fmt(v) if abs(v) < 1000 or not math.isfinite(v) else f"{v:,.0f}"
     return str(v)
 
 
@@ -72,7 +80,8 @@ def claims_note(profile: str) -> str | None:
 
 def write_table(rows: list[dict], name: str, tables_dir, columns: list[str] | None = None,
                 note: str | None = None) -> tuple[Path, Path]:
-    "Write rows (dicts) as <tables_dir>/<name>.csv and .md (with `note` in italics under it); returns both paths."
+    """Write rows (dicts) as <tables_dir>/<name>.csv at full precision and .md rounded once for display (`_fmt`), with
+    `note` in italics under it; returns both paths."""
     if not rows:
         raise ValueError(f"table {name}: no rows")
     cols = columns or list(rows[0])
@@ -81,7 +90,7 @@ def write_table(rows: list[dict], name: str, tables_dir, columns: list[str] | No
         w = csv.DictWriter(f, fieldnames=cols, extrasaction="ignore")
         w.writeheader(); w.writerows(rows)
     md = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    md += ["| " + " | ".join(_fmt(r.get(c)) for c in cols) + " |" for r in rows]
+    md += ["| " + " | ".join(_fmt(r.get(c), c) for c in cols) + " |" for r in rows]
     if note:
         md += ["", f"*{note}*"]
     (d / f"{name}.md").write_text("\n".join(md) + "\n")

@@ -26,9 +26,8 @@ from .weightings import Weighting
 # %% auto #0
 __all__ = ['LOCATION_KEYS', 'FID_LADDER', 'run_state', 'SweepError', 'child_device', 'train_run', 'sweep', 'load_run', 'log_mean',
            'steps_to_reach', 'pick_threshold', 'plan_runs', 'convergence_runs', 'eval_fids', 'seed_spread',
-           'seed_yardstick', 'resolved', 'compare_seeds', 'measure_floor', 'short_floor', 'long_and_seed_runs',
-           'long_runs', 'gamma_runs', 'edm_runs', 'unet_runs', 'uncond_runs', 'later_runs', 'reconstruction_scores',
-           'latent_runs']
+           'measure_floor', 'short_floor', 'long_and_seed_runs', 'long_runs', 'gamma_runs', 'edm_runs', 'unet_runs',
+           'uncond_runs', 'later_runs', 'reconstruction_scores', 'latent_runs']
 
 # %% ../nbs/10_runs.ipynb #d2a3ddb8
 def _read_json(p: Path):
@@ -401,52 +400,6 @@ def seed_spread(runs: list, step: int | None = None) -> dict:
     mean = sum(f) / len(f)
     sd = math.sqrt(sum((v - mean) ** 2 for v in f) / (len(f) - 1)) if len(f) > 1 else float("nan")
     return dict(step=step, fids=f, mean=mean, sd=sd, lo=min(f), hi=max(f))
-
-# %% ../nbs/10_runs.ipynb #a5eed005
-def seed_yardstick(profile: str = "quick", out_dir=None, target: str = "x0") -> float | None:
-    """The short protocol's seed yardstick for `target`: the largest relative FID range (max - min) / mean at the last
-    common step over the seed runs of either weighting of its long pair (`LONG_WEIGHTINGS`); None where they are absent."""
-    paths = experiment_paths(profile, out_dir)
-    plan = convergence_plan(profile, targets=(target,)) + seed_plan(profile, target)
-    rel = None
-    for strategy in (w.strategy for w in LONG_WEIGHTINGS[target]):
-        rs = [load_run(paths.runs / c["name"]) for c in plan
-              if c["strategy"] == strategy and (paths.runs / c["name"] / "evals.jsonl").exists()]
-        if len(rs) > 1:
-            s = seed_spread(rs)
-            rel = max(rel or 0.0, (s["hi"] - s["lo"]) / s["mean"])
-    return rel
-
-
-def resolved(a: float, b: float, rel: float | None) -> str:
-    "Whether FIDs a and b differ by more than `rel` of their mean: 'resolved', 'within the seed spread', or unmeasured."
-    if rel is None:
-        return "seed spread not measured"
-    return "resolved" if abs(a - b) > rel * (a + b) / 2 else "within the seed spread"
-
-# %% ../nbs/10_runs.ipynb #a5eed008
-def compare_seeds(a, b, rel: float | None = None) -> dict:
-    """Two settings' FIDs over training seeds (`a`, `b`: sequences, one FID per seed): their means, which is lower
-    ('a' or 'b'), the margin (the gap relative to the lower mean), and whether the gap is resolved (`test`,
-    `resolved`). Several seeds on both sides: resolved when the seed ranges are disjoint, with `chance` the probability
-    of disjoint ranges if all seeds were exchangeable and `sd_apart` the gap in pooled seed standard deviations; one
-    seed on either side: `resolved(mean_a, mean_b, rel)` against the seed yardstick `rel`."""
-    a, b = [float(v) for v in a], [float(v) for v in b]
-    if not a or not b:
-        raise ValueError(f"compare_seeds needs at least one FID per setting; got {len(a)} and {len(b)}")
-    ma, mb = sum(a) / len(a), sum(b) / len(b)
-    out = dict(mean_a=ma, mean_b=mb, lower="a" if ma < mb else "b", margin=abs(ma - mb) / min(ma, mb),
-               sd_apart=None, chance=None)
-    if len(a) > 1 and len(b) > 1:
-        apart = max(a) < min(b) or max(b) < min(a)
-        pooled = math.sqrt((sum((v - ma) ** 2 for v in a) + sum((v - mb) ** 2 for v in b)) / (len(a) + len(b) - 2))
-        out.update(test="resolved (seed ranges disjoint)" if apart else "within the seed spread (ranges overlap)",
-                   sd_apart=abs(ma - mb) / pooled if pooled > 0 else (math.inf if ma != mb else 0.0),
-                   chance=2 / math.comb(len(a) + len(b), len(a)))
-    else:
-        out["test"] = resolved(ma, mb, rel)
-    out["resolved"] = out["test"].startswith("resolved")
-    return out
 
 # %% ../nbs/10_runs.ipynb #1a2b3c06
 def measure_floor(profile: str = "quick", out_dir=None, compute: bool = True, progress: bool = False) -> dict | None:

@@ -19,10 +19,11 @@ import numpy as np
 from scipy import stats as _st
 
 # %% auto #0
-__all__ = ['ALPHA', 'SETTING_IGNORES', 'EVAL_KEYS', 'EPS_PIXEL_VIT', 'COMMON', 'REGIMES', 'METHODS', 'log_fids', 't_crit',
-           'sigma_interval', 'fmt', 'fmt_p', 'pooled_sigma', 'Bartlett', 'bartlett', 'SeedGroup', 'seed_groups',
-           'regime_of', 'Pool', 'seed_pools', 'Verdict', 'Comparison', 'compare', 'break_even', 'holm', 'correct',
-           'FloorReading', 'floor_reading', 'describe']
+__all__ = ['ALPHA', 'SETTING_IGNORES', 'EVAL_KEYS', 'EPS_PIXEL_VIT', 'COMMON', 'REGIMES', 'METHODS', 'VERDICT_COLUMNS',
+           'NOT_MEASURED', 'log_fids', 't_crit', 'sigma_interval', 'fmt', 'fmt_p', 'pooled_sigma', 'Bartlett',
+           'bartlett', 'SeedGroup', 'seed_groups', 'regime_of', 'Pool', 'seed_pools', 'Verdict', 'Comparison',
+           'compare', 'break_even', 'holm', 'correct', 'FloorReading', 'floor_reading', 'describe', 'Replicates',
+           'replicates', 'judge', 'verdict_text', 'family_rows']
 
 # %% ../nbs/10b_stats.ipynb #06955cf7
 ALPHA = 0.05
@@ -73,7 +74,7 @@ def sigma_interval(sigma: float, df: float, level: float = 0.95) -> tuple[float,
 def fmt(x, digits: int = 3) -> str:
     """`x` for display with `digits` significant digits, rounded once from the full-precision value (205.496 prints
     '205', not the '206' of a first rounding to 205.50); digits left of the decimal point are never dropped (12345
-    stays '12345'); None is '—'."""
+    stays '12345'); below 1e-4 in scientific notation; None is '—'."""
     if isinstance(digits, bool) or not isinstance(digits, int) or digits < 1:
         raise ValueError(f"digits={digits!r} must be an integer >= 1")
     if x is None:
@@ -84,6 +85,8 @@ def fmt(x, digits: int = 3) -> str:
     if x == 0:
         return "0" if digits == 1 else "0." + "0" * (digits - 1)
     e = math.floor(math.log10(abs(x)))
+    if e < -4:  # below 1e-4: scientific notation rather than a row of zeros (2.43e-09)
+        return f"{x:.{digits - 1}e}"
     dec = max(digits - 1 - e, 0)
     s = f"{x:.{dec}f}"
     if dec and abs(float(s)) >= 10 ** (e + 1):  # rounding carried into a new digit (0.9996 -> 1.000): one decimal less
@@ -473,3 +476,92 @@ def describe(result: Comparison | FloorReading, a: str = "a", b: str = "b") -> d
             Verdict.LEVEL: f"{a} and {b} level (no significant gap)",
             Verdict.NEEDS_SEEDS: f"{a} vs {b} undetermined: needs seeds"}[r.verdict]
     return {**cells, "sentence": f"{head}: {stats}."}
+
+# %% ../nbs/10b_stats.ipynb #9b7e7b8e
+@dataclass(frozen=True)
+class Replicates:
+    "The runs of one folder at one step and evaluation: each run's setting with all its seeds, and the pooled σ per regime."
+    step: int
+    groups: tuple            # every setting evaluated there (one seed or more)
+    pools: dict              # {regime: Pool} of the settings with several seeds ({} where none)
+
+    def of(self, run_name: str) -> SeedGroup | None:
+        "The setting (with every seed) that run `run_name` belongs to; None where it has no such evaluation."
+        return next((g for g in self.groups if run_name in g.runs or run_name in g.reruns), None)
+
+    def fids(self, run_name: str) -> tuple:
+        "FIDs of every seed of `run_name`'s setting (empty where it has no such evaluation)."
+        g = self.of(run_name)
+        return g.fids if g is not None else ()
+
+    def pool(self, config: dict) -> Pool | None:
+        "The pooled σ of the regime of `config` (a run configuration or a `SeedGroup`'s), None where not replicated here."
+        return self.pools.get(regime_of(config))
+
+
+def replicates(runs_dir, step: int, n: int | None = None, n_ref: int | None = None) -> Replicates:
+    """`Replicates` of the run folders in `runs_dir` that evaluated FID at `step` (with `n` samples against `n_ref`
+    reference images, where given); a missing folder has none."""
+    if not Path(runs_dir).is_dir():
+        return Replicates(step, (), {})
+    groups = tuple(seed_groups(runs_dir, step, n, n_ref, min_seeds=1))
+    replicated = [g for g in groups if len(g.seeds) > 1]
+    return Replicates(step, groups, seed_pools(replicated) if replicated else {})
+
+
+def judge(a_fids, b_fids, pool: Pool | None = None, *, nearest: Pool | None = None,
+          alpha: float = ALPHA) -> Comparison | None:
+    """The comparison of b against a that the data allow: with `pool` (the matching protocol, step and regime) the
+    pooled t test (`compare`); without, Welch where both sides have >= 2 seeds; for one run per side, `break_even`
+    against `nearest` (the nearest replicated regime); None where none applies (or a side has no FID)."""
+    a = [a_fids] if isinstance(a_fids, numbers.Real) else list(a_fids or ())
+    b = [b_fids] if isinstance(b_fids, numbers.Real) else list(b_fids or ())
+    if not a or not b:
+        return None
+    if pool is not None:
+        return compare(a, b, pool, alpha=alpha)
+    if len(a) > 1 and len(b) > 1 and np.ptp(log_fids(a)) + np.ptp(log_fids(b)) > 0:
+        return compare(a, b, alpha=alpha)
+    if len(a) == len(b) == 1 and nearest is not None:
+        return break_even(a[0], b[0], nearest, alpha)
+    return None
+
+
+VERDICT_COLUMNS = ("fid_a", "fid_b", "n_a", "n_b", "ratio", "ci_low", "ci_high", "p", "p_holm", "sigma", "method",
+                   "sigma_star", "sigma_upper", "verdict")
+NOT_MEASURED = "not measured"
+
+
+def verdict_text(result: Comparison | None, a: str = "a", b: str = "b") -> str:
+    "A verdict naming the lower setting: '<a> lower', '<b> lower', 'level', 'undetermined: needs seeds', or 'not measured'."
+    if result is None:
+        return NOT_MEASURED
+    return {Verdict.A_LOWER: f"{a} lower", Verdict.B_LOWER: f"{b} lower"}.get(result.verdict, str(result.verdict))
+
+
+def family_rows(items: Sequence[dict]) -> list[dict]:
+    """One family of claims as table rows. Each item: a dict with the settings' names 'a' and 'b', 'result' (a
+    `Comparison`, or None where it cannot be measured) and any other cells. Holm's correction runs over the results
+    present (`correct`); each row keeps the item's cells (its 'result' now the corrected one) and adds
+    `VERDICT_COLUMNS` at full precision (ratio = FID b / FID a, geometric means over seeds), 'verdict' naming the
+    lower setting (`verdict_text`), 'sigma_source' and describe's 'sentence'."""
+    items = [dict(it) for it in items]
+    bad = [i for i, it in enumerate(items) if "a" not in it or "b" not in it or "result" not in it]
+    if bad:
+        raise ValueError(f"family_rows: items {bad} lack 'a', 'b' or 'result'")
+    present = [i for i, it in enumerate(items) if it["result"] is not None]
+    for i, r in zip(present, correct([items[i]["result"] for i in present])):
+        items[i]["result"] = r
+    rows = []
+    for it in items:
+        r = it["result"]
+        num = {k: None for k in VERDICT_COLUMNS}
+        if r is not None:
+            num.update(fid_a=r.fid_a, fid_b=r.fid_b, n_a=r.n_a, n_b=r.n_b, ratio=r.ratio, ci_low=r.ci[0],
+                       ci_high=r.ci[1], p=r.p, p_holm=r.p_holm, sigma=r.sigma, method=r.method,
+                       sigma_star=r.sigma_star, sigma_upper=r.sigma_upper)
+        num["verdict"] = verdict_text(r, it["a"], it["b"])
+        rows.append({**it, **num, "sigma_source": None if r is None else r.sigma_source,
+                     "sentence": f"{it['a']} vs {it['b']}: not measured" if r is None
+                     else describe(r, it["a"], it["b"])["sentence"]})
+    return rows
