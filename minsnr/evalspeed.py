@@ -188,9 +188,9 @@ def _wait_for_logs(out_dir, rows: int, proc, timeout: float = 600):
 
 # %% ../nbs/10c_eval_speed.ipynb #021dba83
 EVALSPEED = {  # the job's sizes per profile: gpu (the long protocol's evaluation) and quick (a CPU check of the code)
-    "gpu": dict(train_steps=3000, n=10_000, batch_size=2500, feature_batch=1000, batch_sizes=(2500, 5000, 1000),
-                min_samples=1000, pack_ks=(2, 4), pack_steps={2: 400, 4: 250},
-                noise_levels=(3, 6, 10), beside_logs=3, ref_n=None),
+    "gpu": dict(train_steps=5000, n=10_000, batch_size=2500, feature_batch=1000, batch_sizes=(1000, 2500, 5000),
+                min_samples=2000, pack_ks=(2, 3, 4), pack_steps={2: 600, 3: 450, 4: 350},
+                noise_levels=(2, 4, 6, 9, 14), beside_logs=3, ref_n=None),
     "quick": dict(train_steps=10, n=16, batch_size=8, feature_batch=8, batch_sizes=(4, 8), min_samples=8,
                   pack_ks=(2,), pack_steps={2: 10}, noise_levels=(20, 60), beside_logs=1, ref_n=32),
 }
