@@ -30,8 +30,9 @@ from .schedules import SCHEDULES, make_schedule
 from .weightings import STRATEGIES, TARGETS, WeightedLoss, Weighting, bin_sums
 
 # %% auto #0
-__all__ = ['FORMULATIONS', 'CKPT_RE', 'TrainConfig', 'Trainer', 'build_model', 'ema_decay', 'CheckpointError', 'read_checkpoint',
-           'load_checkpoint', 'train', 'find_checkpoint', 'load_model']
+__all__ = ['FORMULATIONS', 'CKPT_RE', 'LOGS', 'LOCK_FILE', 'TrainConfig', 'Trainer', 'build_model', 'ema_decay',
+           'CheckpointError', 'read_checkpoint', 'load_checkpoint', 'read_jsonl', 'RunLockedError', 'lock_run', 'train',
+           'find_checkpoint', 'load_model']
 
 # %% ../nbs/05_trainer.ipynb #44442e9e
 @dataclass
@@ -158,8 +159,8 @@ def validate(self) -> "TrainConfig":
         bad("eval", "must be a dictionary of minsnr.metrics.make_eval_hook keywords")
     if self.eval_every or self.eval_at:
         eval_hook_from_config(self.eval)  # unknown or bad keys fail here, before any work
-    if not re.fullmatch(r"[A-Za-z0-9._-]+", self.name):
-        bad("name", "use letters, digits, '.', '_' and '-' only (it names the run folder)")
+    if not isinstance(self.name, str) or not re.fullmatch(r"[A-Za-z0-9._-]+", self.name) or set(self.name) == {"."}:
+        bad("name", "use letters, digits, '.', '_' and '-' only, and not only dots (it names the run folder)")
     Weighting.from_config(self)  # rejects a bad gamma or strategy_kwargs with loss_weight's message
     return self
 
@@ -577,13 +578,66 @@ def _restore(self, state: dict):
     self.step = state["step"]
 
 
+LOGS = ("metrics.jsonl", "evals.jsonl")
+
+
+def _parse_jsonl(p: Path) -> tuple[list[dict], tuple[int, bytes] | None]:
+    """(rows, torn) of a .jsonl log: every line a JSON object with an integer 'step'. `torn` is (line number, bytes)
+    of a last line that has no newline at its end or does not parse (an append cut short by a crash or a full disk),
+    else None. Any other line that does not parse is a `ValueError` naming the file and the line."""
+    if not p.exists():
+        return [], None
+    lines, rows = p.read_bytes().split(b"\n"), []
+    tail = lines.pop()  # b"" when the file ends with a newline
+    if tail:
+        lines.append(tail)
+    for i, raw in enumerate(lines, 1):
+        try:
+            row = json.loads(raw)
+            if not isinstance(row, dict) or isinstance(row.get("step"), bool) or not isinstance(row.get("step"), int):
+                raise ValueError("not a JSON object with an integer 'step'")
+        except ValueError as e:  # JSONDecodeError and UnicodeDecodeError included
+            if i == len(lines) and (tail or raw.strip()):
+                return rows, (i, raw + (b"" if tail else b"\n"))
+            raise ValueError(f"{p} line {i} cannot be parsed ({e}): {raw[:80]!r}") from None
+        rows.append(row)
+    if tail:  # the last line parsed, but its newline is missing: the next append would run into it
+        return rows[:-1], (len(lines), tail)
+    return rows, None
+
+
+def read_jsonl(p) -> list[dict]:
+    """The rows of a run's .jsonl log ([] without the file). A torn last line (see `_parse_jsonl`) is left out with a
+    warning naming the file and the line; any other line that does not parse is a `ValueError` naming them."""
+    p = Path(p)
+    rows, torn = _parse_jsonl(p)
+    if torn:
+        warnings.warn(f"{p} line {torn[0]} is cut short or unreadable ({torn[1][:60]!r}); left out")
+    return rows
+
+
+@patch_method(Trainer)
+def _repair_logs(self):
+    """Set aside the torn last line of each log (appended to `<log>.torn`) and report it: the rows after the
+    checkpoint's step are written again by the resumed run, so at most those are lost."""
+    for name in LOGS:
+        p = self.out / name
+        rows, torn = _parse_jsonl(p)
+        if torn is None:
+            continue
+        with open(p.with_name(name + ".torn"), "ab") as f:
+            f.write(torn[1] if torn[1].endswith(b"\n") else torn[1] + b"\n")
+        p.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        warnings.warn(f"{p} line {torn[0]} was cut short (a crash or a full disk during an append): set aside in "
+                      f"{p.name}.torn; resuming from step {self.step} writes the rows after it again")
+
+
 @patch_method(Trainer)
 def _truncate_logs(self):
-    for name in ("metrics.jsonl", "evals.jsonl"):
+    for name in LOGS:
         p = self.out / name
         if p.exists():
-            keep = [l for l in p.read_text().splitlines() if l.strip() and json.loads(l)["step"] <= self.step]
-            p.write_text("".join(l + "\n" for l in keep))
+            p.write_text("".join(json.dumps(r) + "\n" for r in read_jsonl(p) if r["step"] <= self.step))
 
 
 def _previous_segments(out: Path) -> list[dict]:
@@ -594,8 +648,7 @@ def _previous_segments(out: Path) -> list[dict]:
         prev = json.loads((out / "provenance.json").read_text())
     except (OSError, ValueError):
         return []
-    logged = [json.loads(l)["step"] for l in (out / "metrics.jsonl").read_text().splitlines() if l.strip()] \
-        if (out / "metrics.jsonl").exists() else []
+    logged = [r["step"] for r in read_jsonl(out / "metrics.jsonl")]
     done = prev.get("status") not in (None, "running")
     seg = {"started_utc": prev.get("started_utc"), "from_step": prev.get("resumed_from_step") or 0,
            "logged_to_step": max(logged, default=None), "status": prev["status"] if done else "interrupted",
@@ -615,12 +668,75 @@ def _write_provenance(self, status: str, wall: float, started: str):
             extra.update(resumed_from_step=self.resumed_from, segments=self.segments)
         (self.out / "provenance.json").write_text(json.dumps(provenance(extra), indent=1) + "\n")
 
+# %% ../nbs/05_trainer.ipynb #39a10002
+class RunLockedError(OSError):
+    "The run folder is held by another process (`lock_run`)."
+
+
+LOCK_FILE = "run.lock"
+
+
+def lock_run(out):
+    """Take the exclusive lock of run folder `out` for this process (an `flock` of `out/run.lock`, which then holds
+    this process's pid) and return the open file that is the lock: closing it, or the process ending in any way,
+    releases it. `RunLockedError` naming the folder and the holder's pid if another process holds it."""
+    import fcntl
+    out = Path(out); out.mkdir(parents=True, exist_ok=True)
+    f = open(out / LOCK_FILE, "a+")
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        for _ in range(20):  # the holder writes its pid just after it takes the lock
+            f.seek(0); pid = f.read().strip()
+            if pid:
+                break
+            time.sleep(0.05)
+        f.close()
+        raise RunLockedError(f"run folder {out} is in use by another process (pid {pid or 'unknown'}, holding "
+                             f"{out / LOCK_FILE}); wait for it to end or stop it, then resume") from None
+    f.seek(0); f.truncate(); f.write(f"{os.getpid()}\n"); f.flush()
+    return f
+
+
+@patch_method(Trainer)
+def _check_config_file(self, state: dict):
+    """Report a `config.json` that differs from the configuration being resumed (the checkpoint's, but for `steps`),
+    e.g. edited by hand, and keep it as `config.json.edited` before it is rewritten."""
+    p = self.out / "config.json"
+    if not p.exists():
+        return
+    try:
+        saved = json.loads(p.read_text())
+    except (OSError, ValueError):
+        saved = None
+    want = json.loads(json.dumps(self.cfg.to_dict()))
+    if isinstance(saved, dict):
+        diff = sorted(k for k in set(want) | set(saved) if k != "steps" and saved.get(k, "(absent)") != want.get(k, "(absent)"))
+        what = "; ".join(f"{k}: the file's {saved.get(k, '(absent)')!r}, the checkpoint's {want.get(k, '(absent)')!r}"
+                         for k in diff)
+    else:
+        diff, what = ["(all)"], "it is not a readable JSON object"
+    if diff:
+        p.replace(p.with_name("config.json.edited"))
+        warnings.warn(f"{p} differs from the configuration of checkpoint step {state['step']} ({what}); the run "
+                      f"resumes with the checkpoint's and rewrites config.json (the file as it was: config.json.edited)")
+
 # %% ../nbs/05_trainer.ipynb #77de1134
 @patch_method(Trainer)
 def fit(self, resume: bool = False) -> dict:
     """Train to `config.steps`. With `resume`, continue from the newest good checkpoint in the run folder
     (starting fresh if there is none), first making the evaluation due at the checkpoint's step if the log lacks it.
-    Returns a summary dict."""
+    Returns a summary dict. The run folder is this process's (rank 0 holds its lock, `lock_run`) until it returns."""
+    lock = lock_run(self.out) if self.is_main else None
+    try:
+        return self._fit(resume)
+    finally:
+        if lock is not None:
+            lock.close()
+
+
+@patch_method(Trainer)
+def _fit(self, resume: bool) -> dict:
     import datetime
     cfg = self.cfg
     started = datetime.datetime.now(datetime.timezone.utc).isoformat()
@@ -629,9 +745,12 @@ def fit(self, resume: bool = False) -> dict:
     self.resumed_from, self.segments = None, []
     if state is not None:
         self._restore(state)
-        self.resumed_from, self.segments = self.step, _previous_segments(self.out)
+        self.resumed_from = self.step
         if self.is_main:
+            self._repair_logs()
+            self.segments = _previous_segments(self.out)
             self._truncate_logs()
+            self._check_config_file(state)
     elif self.is_main:
         if not resume and any(self._ckpt_dir().glob("step_*.pt")):
             raise FileExistsError(f"{self.out} already holds a run; resume it (--resume) or choose another folder")
@@ -690,8 +809,7 @@ def evaluate(self):
 @patch_method(Trainer)
 def _evaluated(self, step: int) -> bool:
     "Whether evals.jsonl holds a row for `step` (read by every process, so all agree)."
-    p = self.out / "evals.jsonl"
-    return p.exists() and any(l.strip() and json.loads(l)["step"] == step for l in p.read_text().splitlines())
+    return any(r["step"] == step for r in read_jsonl(self.out / "evals.jsonl"))
 
 
 @patch_method(Trainer)
