@@ -8,8 +8,10 @@ from __future__ import annotations
 import json
 import math
 import os
+import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -20,14 +22,14 @@ from .plans import (GPU_RUNS_PER_GPU, LONG_RUNS_PER_GPU, LONG_WEIGHTINGS, Experi
                           UNET_RUNS_PER_GPU, edm_plan, edm_seed_plan, gamma_plan, long_plan, seed_plan, uncond_plan,
                           unet_plan)
 from .provenance import provenance
-from .trainer import TrainConfig
+from .trainer import TrainConfig, read_jsonl
 from .weightings import Weighting
 
 # %% auto #0
-__all__ = ['LOCATION_KEYS', 'FID_LADDER', 'run_state', 'SweepError', 'child_device', 'train_run', 'sweep', 'load_run', 'log_mean',
-           'steps_to_reach', 'pick_threshold', 'plan_runs', 'convergence_runs', 'eval_fids', 'seed_spread',
-           'measure_floor', 'short_floor', 'long_and_seed_runs', 'long_runs', 'gamma_runs', 'edm_runs', 'unet_runs',
-           'uncond_runs', 'later_runs', 'reconstruction_scores', 'latent_runs']
+__all__ = ['LOCATION_KEYS', 'FID_LADDER', 'run_state', 'SweepError', 'child_device', 'train_run', 'SweepStopped', 'check_plan',
+           'sweep', 'load_run', 'log_mean', 'steps_to_reach', 'pick_threshold', 'plan_runs', 'convergence_runs',
+           'eval_fids', 'seed_spread', 'measure_floor', 'short_floor', 'long_and_seed_runs', 'long_runs', 'gamma_runs',
+           'edm_runs', 'unet_runs', 'uncond_runs', 'later_runs', 'reconstruction_scores', 'latent_runs']
 
 # %% ../nbs/10_runs.ipynb #d2a3ddb8
 def _read_json(p: Path):
@@ -234,6 +236,50 @@ class _Worker:
     wait = lambda self, timeout=None: self.proc.wait(timeout)
 
 # %% ../nbs/10_runs.ipynb #7e1a0604
+class SweepStopped(KeyboardInterrupt):
+    "A sweep stopped by a signal (SIGTERM, or SIGINT: Ctrl-C) after stopping its runs; `signum` says which."
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _stop_on_signals() -> dict:
+    """In the main thread, make SIGTERM and SIGINT raise `SweepStopped` (once: a second signal while the runs are being
+    stopped is ignored, so that none is left behind); {signal: its previous handler}, to put back."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    def stop(signum, frame):
+        for s in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(s, signal.SIG_IGN)
+        raise SweepStopped(signum)
+    return {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT)}
+
+
+def check_plan(plan) -> list[dict]:
+    """A plan checked whole, before any run is trained: every run a valid configuration (`TrainConfig.from_dict`,
+    whose name check keeps each run folder inside the runs folder) with a name of its own. One `ValueError` names every
+    bad run and what is wrong with it."""
+    if not isinstance(plan, list):
+        raise ValueError(f"a plan is a list of run configs, not a {type(plan).__name__}")
+    problems, seen = [], {}
+    for i, cfg in enumerate(plan):
+        if not isinstance(cfg, dict) or not isinstance(cfg.get("name"), str):
+            problems.append(f"run {i}: not a config with a name (a JSON object with a 'name' string)")
+            continue
+        name = cfg["name"]
+        if name in seen:
+            problems.append(f"run {i} {name!r}: the name of run {seen[name]} too (each run needs a folder of its own)")
+            continue
+        seen[name] = i
+        try:
+            TrainConfig.from_dict(cfg)
+        except (ValueError, TypeError) as e:
+            problems.append(f"run {i} {name!r}: {str(e).removeprefix('config ')}")
+    if problems:
+        raise ValueError(f"the plan has {len(problems)} bad run(s), so none was started: " + "; ".join(problems))
+    return plan
+
+
 def sweep(plan: list[dict], runs_dir, gpus=None, per_gpu: int = 1, workers: int = 1, progress: bool = True,
           poll: float = 1.0, env: dict | None = None, retries: int = 1,
           fresh_process: bool | None = None) -> dict[str, str]:
@@ -241,9 +287,11 @@ def sweep(plan: list[dict], runs_dir, gpus=None, per_gpu: int = 1, workers: int 
     ' (retry k)' after the outcome of a run that failed k times before. A failed run goes back to the end of the queue
     up to `retries` times and resumes from its newest checkpoint. `fresh_process`: every run in a process of its own
     (True), or each CPU slot a worker that trains its runs one after another (False); None: True on GPUs, False on
-    the CPU."""
+    the CPU. The plan is checked whole first (`check_plan`). SIGTERM or SIGINT (Ctrl-C) stops every run it started
+    (each keeps its last checkpoint) and raises `SweepStopped`."""
     if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
         raise ValueError(f"retries={retries!r}: how often a failed run is started again, an integer >= 0")
+    check_plan(plan)
     runs_dir = Path(runs_dir); runs_dir.mkdir(parents=True, exist_ok=True)
     slots = _slots(gpus, per_gpu, workers, os.environ.get("CUDA_VISIBLE_DEVICES"))
     if fresh_process is None:
@@ -273,6 +321,7 @@ def sweep(plan: list[dict], runs_dir, gpus=None, per_gpu: int = 1, workers: int 
         if slot not in pool or not pool[slot].alive():
             pool[slot] = _Worker(slots[slot], threads, env)
         return pool[slot].run(cfg, runs_dir), None
+    handlers = _stop_on_signals()
     try:
         while queue or running:
             while queue and free:
@@ -307,6 +356,8 @@ def sweep(plan: list[dict], runs_dir, gpus=None, per_gpu: int = 1, workers: int 
         bar.close()
         for w in pool.values():
             w.close()
+        for sig, h in handlers.items():
+            signal.signal(sig, h)
     failed = {k: v for k, v in result.items() if v.startswith("failed")}
     if failed:
         msg = "; ".join(f"{k}: {v}; log {runs_dir / k / 'train.log'}:\n{_log_tail(runs_dir / k / 'train.log')}"
@@ -315,20 +366,16 @@ def sweep(plan: list[dict], runs_dir, gpus=None, per_gpu: int = 1, workers: int 
     return result
 
 # %% ../nbs/10_runs.ipynb #aa14090e
-def _jsonl(p: Path) -> list[dict]:
-    if not p.exists():
-        return []
-    return [json.loads(l) for l in p.read_text().splitlines() if l.strip()]
-
-
 def load_run(run_dir) -> dict:
-    "config, metrics, evals and provenance of a run folder."
+    """config, metrics, evals and provenance of a run folder. A torn last line of a log (a crash or a full disk during
+    an append) is left out with a warning naming the file and the line; any other unreadable line is a `ValueError`
+    naming them (`minsnr.trainer.read_jsonl`)."""
     d = Path(run_dir)
     cfg = _read_json(d / "config.json")
     if cfg is None:
         raise FileNotFoundError(f"{d} is not a run folder (no readable config.json)")
-    return {"name": d.name, "dir": d, "config": cfg, "metrics": _jsonl(d / "metrics.jsonl"),
-            "evals": _jsonl(d / "evals.jsonl"), "provenance": _read_json(d / "provenance.json") or {}}
+    return {"name": d.name, "dir": d, "config": cfg, "metrics": read_jsonl(d / "metrics.jsonl"),
+            "evals": read_jsonl(d / "evals.jsonl"), "provenance": _read_json(d / "provenance.json") or {}}
 
 
 def log_mean(run: dict, key: str, last: int = 10, step: int | None = None):
