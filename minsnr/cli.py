@@ -311,7 +311,8 @@ def _one_line(text) -> str:
 def main(argv=None) -> int:
     """Entry point of the `minsnr` command. A user error (`USER_ERRORS`: a bad value, a missing, existing or
     unreadable file) ends with one line `minsnr <command>: error: <message>` on stderr and exit status 2, and each
-    warning is one line too; with `--debug` errors raise with their traceback. Anything else is a bug and raises."""
+    warning is one line too; with `--debug` errors raise with their traceback. Ctrl-C (and SIGTERM to `sweep`) ends
+    with one line and exit status 128 + the signal's number. Anything else is a bug and raises."""
     args = build_parser().parse_args(argv)
     prog = f"minsnr {args.command}"
     with warnings.catch_warnings():
@@ -324,3 +325,12 @@ def main(argv=None) -> int:
                 raise
             print(f"{prog}: error: {_one_line(e) or type(e).__name__}", file=sys.stderr)
             return 2
+        except KeyboardInterrupt as e:  # Ctrl-C, or a signal that `sweep` turns into one (`SweepStopped`)
+            if args.debug:
+                raise
+            import signal
+            signum = getattr(e, "signum", signal.SIGINT)
+            after = {"train": "; resume it with --resume (from its last checkpoint)",
+                     "sweep": "; its runs were stopped: the same command resumes them from their last checkpoints"}
+            print(f"{prog}: stopped by {signal.Signals(signum).name}{after.get(args.command, '')}", file=sys.stderr)
+            return 128 + signum
