@@ -24,8 +24,9 @@ TINY = {"data": "fashion_mnist", "subset": 256, "image_size": None, "model": "vi
 
 
 def _minsnr(*argv) -> subprocess.Popen:
+    "`minsnr argv` in a session of its own, so that the test can end it with everything it started (`procs`)."
     return subprocess.Popen([str(BIN / "minsnr"), *map(str, argv)], env=ENV, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
 
 
 def _wait_for(cond, procs, timeout=300):
@@ -59,17 +60,31 @@ def _lock_is_free(out: Path) -> bool:
     return True
 
 
+@pytest.fixture
+def procs():
+    "The processes a test starts, each with its process group killed at the end (none is left after a failure)."
+    started = []
+    yield started
+    for p in started:
+        try:
+            os.killpg(p.pid, signal.SIGKILL)  # the process and whatever it started (a sweep's workers)
+        except ProcessLookupError:
+            pass
+        p.wait()
+
+
 def _errors(stderr: str) -> list[str]:
     return [l for l in stderr.splitlines() if l.strip()]
 
 
-def test_two_resumes_of_one_folder_at_once(tmp_path):
+def test_two_resumes_of_one_folder_at_once(tmp_path, procs):
     cfg = tmp_path / "c.json"
     cfg.write_text(json.dumps({"name": "race", **TINY}))
     out = tmp_path / "race"
     a, b = (_minsnr("train", "--config", cfg, "--out", out, "--resume", "--quiet") for _ in range(2))
+    procs += [a, b]
     # one of them takes the folder; the other stops at once, whichever started first
-    deadline = time.time() + 300
+    deadline = time.time() + 120
     while a.poll() is None and b.poll() is None:
         assert time.time() < deadline, "neither stopped"
         time.sleep(0.05)
@@ -88,12 +103,13 @@ def test_two_resumes_of_one_folder_at_once(tmp_path):
     assert _steps(out) == list(range(2, done + 5, 2))  # one process's log: each step once, in order
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
-def test_a_stopped_sweep_stops_its_runs(tmp_path, sig):
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_stopped_sweep_stops_its_runs(tmp_path, sig, procs):
     plan = tmp_path / "plan.json"
     plan.write_text(json.dumps([{"name": "long", **TINY}]))
     out = tmp_path / "runs" / "long"
     sw = _minsnr("sweep", "--plan-file", plan, "--runs-dir", tmp_path / "runs", "--workers", "1", "--quiet")
+    procs.append(sw)
     _wait_for(lambda: len(_steps(out)) >= 2, [sw])
     worker = int((out / "run.lock").read_text())
     assert worker != sw.pid and _alive(worker)
@@ -108,11 +124,12 @@ def test_a_stopped_sweep_stops_its_runs(tmp_path, sig):
     assert (out / "metrics.jsonl").stat().st_size == size, "a run kept training after its sweep stopped"
 
 
-def test_ctrl_c_stops_train_with_one_line(tmp_path):
+def test_ctrl_c_stops_train_with_one_line(tmp_path, procs):
     cfg = tmp_path / "c.json"
     cfg.write_text(json.dumps({"name": "int", **TINY}))
     out = tmp_path / "int"
     p = _minsnr("train", "--config", cfg, "--out", out, "--quiet")
+    procs.append(p)
     _wait_for(lambda: len(_steps(out)) >= 2, [p])
     p.send_signal(signal.SIGINT)
     err = p.communicate(timeout=120)[1]
