@@ -136,6 +136,13 @@ def kid_check(samples: torch.Tensor, reference: torch.Tensor, device="cuda") -> 
                 rel_vs_fp64=abs(t_mean - f64) / abs(f64), abs_vs_fp32=abs(t_mean - f32))
 
 # %% ../nbs/10c_eval_speed.ipynb #9dabc31b
+def _steady_images_per_s(run_dir) -> float:
+    "A run's training images/s: the mean of its log windows after the first two (compile) and before the last."
+    m = [r["images_per_s"] for r in load_run(run_dir)["metrics"] if "images_per_s" in r]
+    steady = m[2:-1] or m[-1:]
+    return sum(steady) / len(steady)
+
+
 def _pack_plan(base: dict, k: int, steps: int, tag: str) -> list[dict]:
     return [dict(base, name=f"{tag}-pack{k}-{j}", steps=steps, eval_at=[], eval_every=0, ckpt_every=steps,
                  seed=j) for j in range(k)]
@@ -152,11 +159,7 @@ def packing_speed(base: dict, runs_dir, ks=(2, 3, 4), steps=None, tag: str = "be
         t0 = time.perf_counter()
         status = sweep(plan, runs_dir, per_gpu=k, progress=False)
         wall = time.perf_counter() - t0
-        per_run = []
-        for c in plan:
-            m = [r["images_per_s"] for r in load_run(Path(runs_dir) / c["name"])["metrics"] if "images_per_s" in r]
-            steady = m[2:-1] or m[-1:]
-            per_run.append(sum(steady) / len(steady))
+        per_run = [_steady_images_per_s(Path(runs_dir) / c["name"]) for c in plan]
         rows.append(dict(runs=k, steps=n, batch_size=base["batch_size"], wall_s=round(wall, 1),
                          images_per_s_per_run=[round(v, 1) for v in per_run],
                          images_per_s_total=round(sum(per_run), 1),
@@ -256,11 +259,9 @@ def eval_speed_job(out_dir, profile: str = "gpu", device=None, phases=None) -> d
                    ckpt_every=P["train_steps"])
     def alone():
         _, wall = timed(lambda: sweep([cfg_run], runs, per_gpu=1, progress=False), device)
-        m = [r["images_per_s"] for r in load_run(runs / cfg_run["name"])["metrics"]]
-        steady = m[2:-1] or m[-1:]
+        ips = _steady_images_per_s(runs / cfg_run["name"])
         return dict(runs=1, steps=P["train_steps"], batch_size=base["batch_size"], wall_s=round(wall, 1),
-                    images_per_s_total=round(sum(steady) / len(steady), 1),
-                    its_per_run=round(sum(steady) / len(steady) / base["batch_size"], 2))
+                    images_per_s_total=round(ips, 1), its_per_run=round(ips / base["batch_size"], 2))
     phase("alone", alone)
     model, cfg, step = load_model(runs / cfg_run["name"], ema=True, device=device)
     sched = make_schedule(cfg.schedule, T=cfg.T)

@@ -18,6 +18,8 @@ from typing import Callable, NamedTuple, Sequence
 import numpy as np
 from scipy import stats as _st
 
+from .trainer import TrainConfig, read_jsonl
+
 # %% auto #0
 __all__ = ['ALPHA', 'SETTING_IGNORES', 'EVAL_KEYS', 'EPS_PIXEL_VIT', 'COMMON', 'REGIMES', 'METHODS', 'VERDICT_COLUMNS',
            'NOT_MEASURED', 'log_fids', 't_crit', 'sigma_interval', 'fmt', 'fmt_p', 'pooled_sigma', 'Bartlett',
@@ -167,16 +169,11 @@ class SeedGroup:
 
 def _setting(run: Path) -> tuple[int, dict]:
     "(seed, setting) of a run folder; its configuration is completed with `TrainConfig`'s defaults first."
-    from minsnr.trainer import TrainConfig
     try:
         full = json.loads(json.dumps(TrainConfig.from_dict(json.loads((run / "config.json").read_text())).to_dict()))
     except ValueError as e:
         raise ValueError(f"{run / 'config.json'}: {e}") from e
     return full["seed"], {k: v for k, v in full.items() if k not in SETTING_IGNORES}
-
-
-def _read_jsonl(p: Path) -> list[dict]:
-    return [json.loads(l) for l in p.read_text().splitlines() if l.strip()] if p.exists() else []
 
 
 def seed_groups(runs_dir, step: int, n: int | None = None, n_ref: int | None = None,
@@ -193,7 +190,7 @@ def seed_groups(runs_dir, step: int, n: int | None = None, n_ref: int | None = N
         raise FileNotFoundError(f"runs_dir={str(d)!r} is not a folder of run folders")
     found = defaultdict(list)
     for run in sorted(p for p in d.iterdir() if (p / "config.json").is_file()):
-        evals = [e for e in _read_jsonl(run / "evals.jsonl") if e.get("step") == step and e.get("fid") is not None
+        evals = [e for e in read_jsonl(run / "evals.jsonl") if e.get("step") == step and e.get("fid") is not None
                  and (n is None or e.get("n") == n) and (n_ref is None or e.get("n_ref") == n_ref)]
         if not evals:
             continue
