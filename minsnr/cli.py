@@ -95,12 +95,14 @@ def _cmd_sample(args) -> int:
         from minsnr.autoencoder import latent_decoder
         x = latent_decoder(cfg.autoencoder, device, args.batch_size)(x)
     u8 = to_uint8(x)
-    if args.out:
-        np.savez_compressed(args.out, images=u8.numpy(), labels=(labels.numpy() if labels is not None else np.zeros(0)))
+    out = args.out
+    if out:  # numpy adds .npz to a name without it: say the name it writes
+        out = out if out.endswith(".npz") else out + ".npz"
+        np.savez_compressed(out, images=u8.numpy(), labels=(labels.numpy() if labels is not None else np.zeros(0)))
     if args.grid:
         save_grid(u8[:args.grid_n], args.grid)
     print(json.dumps({"run": str(args.run), "step": step, "n": args.n, "sampler": args.sampler, "steps": args.steps,
-                      "nfe": nfe, "cfg_scale": args.cfg_scale, "ema": not args.raw, "out": args.out, "grid": args.grid}))
+                      "nfe": nfe, "cfg_scale": args.cfg_scale, "ema": not args.raw, "out": out, "grid": args.grid}))
     return 0
 
 # %% ../nbs/14_cli.ipynb #8f5a895a
@@ -227,7 +229,7 @@ def _add_sample(sub, common):
     sp.add_argument("--seed", type=int, default=0, help="noise seed: sample i starts from the noise of (seed, i) (default 0)")
     sp.add_argument("--batch-size", type=_positive_int, default=256, help="samples per network batch (default 256)")
     sp.add_argument("--raw", action="store_true", help="use the raw weights instead of the EMA")
-    sp.add_argument("--out", help=".npz file for the uint8 images and labels")
+    sp.add_argument("--out", help=".npz file for the uint8 images and labels (.npz is added to a name without it)")
     sp.add_argument("--grid", help="PNG file for a grid of the first --grid-n samples")
     sp.add_argument("--grid-n", type=_positive_int, default=64, help="samples in the --grid image (default 64)")
     sp.add_argument("--device", help="cuda or cpu (default: cuda if available)")

@@ -7,12 +7,16 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import errno
 import json
 import math
 import os
 import re
+import signal
+import threading
 import time
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,8 +35,8 @@ from .weightings import STRATEGIES, TARGETS, WeightedLoss, Weighting, bin_sums
 
 # %% auto #0
 __all__ = ['FORMULATIONS', 'CKPT_RE', 'LOGS', 'LOCK_FILE', 'TrainConfig', 'Trainer', 'build_model', 'ema_decay',
-           'CheckpointError', 'read_checkpoint', 'load_checkpoint', 'read_jsonl', 'RunLockedError', 'lock_run', 'train',
-           'find_checkpoint', 'load_model']
+           'CheckpointError', 'read_checkpoint', 'load_checkpoint', 'signals_held', 'append_jsonl', 'read_jsonl',
+           'RunLockedError', 'lock_run', 'train', 'find_checkpoint', 'load_model']
 
 # %% ../nbs/05_trainer.ipynb #44442e9e
 @dataclass
@@ -494,10 +498,73 @@ def _log(self) -> dict:
         self.diverged_at_step = int(bad)
         row["diverged_at_step"] = self.diverged_at_step
     if self.is_main:
-        with open(self.out / "metrics.jsonl", "a") as f:
-            f.write(json.dumps(row) + "\n")
+        append_jsonl(self.out / "metrics.jsonl", row)
     self._reset_accumulators()
     return row
+
+# %% ../nbs/05_trainer.ipynb #cb594a11
+@contextmanager
+def signals_held(signums=(signal.SIGINT, signal.SIGTERM)):
+    """Hold `signums` for the length of the block and deliver the first that arrived once it ends (the handlers
+    in place before run then, so Ctrl-C still raises `KeyboardInterrupt`). Outside the main thread, where Python
+    cannot set handlers, the block runs as is."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    arrived = []
+    before = {s: signal.signal(s, lambda signum, frame: arrived.append(signum)) for s in signums}
+    try:
+        yield
+    finally:
+        for s, h in before.items():
+            signal.signal(s, h if h is not None else signal.SIG_DFL)
+        if arrived:
+            signal.raise_signal(arrived[0])
+
+
+def _os_error(e: BaseException) -> OSError | None:
+    "The first `OSError` in an exception's chain (torch's zip writer wraps the write's own error)."
+    seen = set()
+    while e is not None and id(e) not in seen:
+        if isinstance(e, OSError):
+            return e
+        seen.add(id(e)); e = e.__cause__ or e.__context__
+    return None
+
+
+def _write_atomic(path: Path, write) -> None:
+    """`write(f)` into `path.tmp`, fsync, rename over `path`. On a failed write the partial file is removed and an
+    `OSError` names the error and `path`; other errors are re-raised after the same clean-up."""
+    tmp = path.with_suffix(".tmp")
+    try:
+        with open(tmp, "wb") as f:
+            write(f)
+            f.flush(); os.fsync(f.fileno())
+    except BaseException as e:
+        tmp.unlink(missing_ok=True)
+        _raise_disk_error(e, f"cannot write {path}", "the partial file was removed and the folder keeps its earlier "
+                          "checkpoints; free space and resume")
+        raise
+    os.replace(tmp, path)
+
+
+def _raise_disk_error(e: BaseException, what: str, after: str) -> None:
+    "Raise one `OSError` 'what: [ENOSPC] No space left on device; after' if `e`'s chain holds an OS error."
+    ose = _os_error(e)
+    if ose is not None and ose.errno is not None:
+        code = errno.errorcode.get(ose.errno, str(ose.errno))
+        raise OSError(ose.errno, f"{what}: [{code}] {ose.strerror or os.strerror(ose.errno)}; {after}") from e
+
+
+def append_jsonl(path: Path, row: dict) -> None:
+    """Append `row` as one line of the log `path`; a failed write (a full disk) is one `OSError` naming the error and
+    the file. What it may leave, a torn last line, is set aside by the next resume (`read_jsonl`)."""
+    try:
+        with open(path, "a") as f:
+            f.write(json.dumps(row) + "\n")
+    except OSError as e:
+        _raise_disk_error(e, f"cannot append to {path}", "a torn last line is set aside when the run is resumed")
+        raise
 
 # %% ../nbs/05_trainer.ipynb #7e1a0208
 @patch_method(Trainer)
@@ -518,11 +585,8 @@ def checkpoint(self):
                  "cpu_rng": torch.get_rng_state(),
                  "cuda_rng": torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else None}
         path = d / f"step_{self.step:08d}.pt"
-        tmp = path.with_suffix(".tmp")
-        with open(tmp, "wb") as f:
-            torch.save(state, f)
-            f.flush(); os.fsync(f.fileno())
-        os.replace(tmp, path)
+        with signals_held():  # Ctrl-C or SIGTERM mid-write is delivered once the file is whole (or removed)
+            _write_atomic(path, lambda f: torch.save(state, f))
         self._readable(path)  # verified now, so that it counts below (or is set aside)
         kept = 0
         for old in _checkpoint_files(d):
@@ -798,8 +862,7 @@ def evaluate(self):
     if self.is_main and self.eval_hook is not None:
         res = self.eval_hook(self, self.step)
         if res:
-            with open(self.out / "evals.jsonl", "a") as f:
-                f.write(json.dumps({"step": self.step, **res}) + "\n")
+            append_jsonl(self.out / "evals.jsonl", {"step": self.step, **res})
     if self.world > 1:
         dist.barrier()
     if self.device.type == "cuda":

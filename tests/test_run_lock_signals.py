@@ -124,18 +124,25 @@ def test_a_stopped_sweep_stops_its_runs(tmp_path, sig, procs):
     assert (out / "metrics.jsonl").stat().st_size == size, "a run kept training after its sweep stopped"
 
 
-def test_ctrl_c_stops_train_with_one_line(tmp_path, procs):
+@pytest.mark.parametrize("ckpt_every", [2, 1], ids=["ckpt_every=2", "ckpt_every=1"])
+def test_ctrl_c_stops_train_with_one_line(tmp_path, procs, ckpt_every):
+    # with a checkpoint every step most Ctrl-Cs land inside a checkpoint write: it must finish (or vanish) first
     cfg = tmp_path / "c.json"
-    cfg.write_text(json.dumps({"name": "int", **TINY}))
+    cfg.write_text(json.dumps({"name": "int", **TINY, "ckpt_every": ckpt_every, "log_every": 1,
+                               "model_kwargs": {"width": 64, "depth": 4, "heads": 2}}))
     out = tmp_path / "int"
     p = _minsnr("train", "--config", cfg, "--out", out, "--quiet")
     procs.append(p)
-    _wait_for(lambda: len(_steps(out)) >= 2, [p])
+    _wait_for(lambda: len(_steps(out)) >= 3, [p])
     p.send_signal(signal.SIGINT)
     err = p.communicate(timeout=120)[1]
     assert p.returncode == 130, err
     assert _errors(err) == ["minsnr train: stopped by SIGINT; resume it with --resume (from its last checkpoint)"], err
     assert _lock_is_free(out)
+    assert not list((out / "checkpoints").glob("*.tmp"))
+    from minsnr.trainer import read_checkpoint
+    for ck in (out / "checkpoints").glob("*.pt"):
+        read_checkpoint(ck)  # raises CheckpointError on a torn file
 
 
 def test_a_bad_plan_is_refused_before_anything_trains(tmp_path, capsys):
