@@ -2,8 +2,11 @@
 #   make run    the main job: the quick reproduction of every figure and table (build/quick/)
 #   make test   the test suite (every notebook's tests through nbdev_test, plus tests/)
 #   make lab    JupyterLab from the project's environment (its python3 kernel is the project's)
-#   make browser-test  headless Chromium drives JupyterLab (tests/browser_jupyterlab.py): a notebook opens with no
-#               kernel dialog, runs without error output, and leaves `git status` unchanged; installs Chromium
+#   make docs   the documentation site in build/site/ (minsnr.site: every notebook with its outputs, the API reference,
+#               the results page from results/tables/), offline; open build/site/index.html
+#   make browser-test  headless Chromium drives JupyterLab (tests/browser_jupyterlab.py: a notebook opens with no
+#               kernel dialog, runs without error output, and leaves `git status` unchanged) and the site
+#               (tests/browser_site.py); as root it installs Debian's chromium package first, and says so
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -12,7 +15,7 @@ DATA   := .data/.installed
 INCEPTION := .data/inception/weights-inception-2015-12-05-6726825d.pth
 FMNIST := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
-.PHONY: setup export hooks data run notebooks test lab browser-test clean
+.PHONY: setup export hooks data run notebooks test lab docs browser-test clean
 .DEFAULT_GOAL := run
 
 $(STAMP): settings.ini setup.py
@@ -24,6 +27,7 @@ $(STAMP): settings.ini setup.py
 $(DATA):
 	@if [ ! -f $(FMNIST) ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Debian's dataset-fashion-mnist package as root (apt-get install; about 30 MB)"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist; \
 	  else echo "Fashion-MNIST is missing: run 'sudo apt-get install dataset-fashion-mnist', then make again"; exit 1; fi; \
 	fi
@@ -78,12 +82,19 @@ lab: setup
 
 # Headless Chromium (Debian's package) drives JupyterLab: see tests/browser_jupyterlab.py; a screenshot lands in
 # build/browser-test/.
-browser-test: setup
-	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || { \
+browser-test: setup docs
+	@[ -n "$$CHROMIUM" ] || command -v chromium >/dev/null || command -v chromium-browser >/dev/null || { \
 	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Debian's chromium package as root for the browser test (apt-get install: about 115 packages;"; \
+	    echo "some installed ones may be upgraded); to avoid it, install Chromium yourself or set CHROMIUM to one"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	  else echo "Chromium is missing: run 'sudo apt-get install chromium', then make browser-test again"; exit 1; fi; }
 	$(BIN)/python tests/browser_jupyterlab.py
+	$(BIN)/python tests/browser_site.py
+
+# The documentation site, built from what is committed (the executed notebooks, figures/, results/): build/site/.
+docs: setup
+	$(BIN)/python -c "from minsnr.site import build_site; print('site:', build_site() / 'index.html')"
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -123,6 +123,25 @@ def find_chromium() -> str:
     sys.exit("no Chromium found: `sudo apt-get install chromium` (or set CHROMIUM to its path)")
 
 
+def start_chromium(tmp: Path):
+    """Headless Chromium with its profile and log in `tmp`: (the process, its first tab as a `Page`). The caller
+    terminates the process and closes `process.log`."""
+    cmd = [find_chromium(), "--headless=new", "--disable-gpu", "--no-first-run", "--no-default-browser-check",
+           f"--user-data-dir={tmp / 'chromium'}", "--remote-debugging-port=0", "--window-size=1400,1000", "about:blank"]
+    if os.geteuid() == 0:
+        cmd.insert(1, "--no-sandbox")   # Chromium's sandbox refuses to run as root
+    log = open(tmp / "chromium.log", "w")
+    chrome = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+    chrome.log = log
+    devtools = tmp / "chromium" / "DevToolsActivePort"
+    wait_until(lambda: devtools.exists() and devtools.read_text().strip(), 60, "Chromium to start")
+    cdp = int(devtools.read_text().split()[0])
+    tabs = json.load(urllib.request.urlopen(f"http://127.0.0.1:{cdp}/json/list", timeout=10))
+    page = Page(next(t for t in tabs if t["type"] == "page")["webSocketDebuggerUrl"])
+    page.call("Page.enable")
+    return chrome, page
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--notebook", default="nbs/00_schedules.ipynb", help="relative to the repository")
@@ -141,12 +160,7 @@ def main():
                f"--LabApp.user_settings_dir={tmp / 'settings'}", f"--LabApp.workspaces_dir={tmp / 'workspaces'}"]
     if os.geteuid() == 0:
         lab_cmd.append("--allow-root")
-    chrome_cmd = [find_chromium(), "--headless=new", "--disable-gpu", "--no-first-run", "--no-default-browser-check",
-                  f"--user-data-dir={tmp / 'chromium'}", "--remote-debugging-port=0", "--window-size=1400,1000",
-                  "about:blank"]
-    if os.geteuid() == 0:
-        chrome_cmd.insert(1, "--no-sandbox")   # Chromium's sandbox refuses to run as root
-    lab_log, chrome_log = open(tmp / "jupyterlab.log", "w"), open(tmp / "chromium.log", "w")
+    lab_log = open(tmp / "jupyterlab.log", "w")
     lab = subprocess.Popen(lab_cmd, cwd=ROOT, stdout=lab_log, stderr=subprocess.STDOUT)
     chrome = page = None
     ok = False
@@ -155,13 +169,7 @@ def main():
                    "JupyterLab to start")
         assert lab.poll() is None, f"JupyterLab exited: see {tmp / 'jupyterlab.log'}"
         print(f"JupyterLab on {base}", flush=True)
-        chrome = subprocess.Popen(chrome_cmd, stdout=chrome_log, stderr=subprocess.STDOUT)
-        devtools = tmp / "chromium" / "DevToolsActivePort"
-        wait_until(lambda: devtools.exists() and devtools.read_text().strip(), 60, "Chromium to start")
-        cdp = int(devtools.read_text().split()[0])
-        tabs = json.load(urllib.request.urlopen(f"http://127.0.0.1:{cdp}/json/list", timeout=10))
-        page = Page(next(t for t in tabs if t["type"] == "page")["webSocketDebuggerUrl"])
-        page.call("Page.enable")
+        chrome, page = start_chromium(tmp)
         page.call("Emulation.setFocusEmulationEnabled", enabled=True)   # focus, as a window a user looks at has
         page.call("Page.navigate", url=f"{base}/lab/tree/{nb}?token={token}")
 
@@ -213,6 +221,7 @@ def main():
         if chrome is not None:
             chrome.terminate()
             chrome.wait(30)
+            chrome.log.close()
         try:   # stops the server and its kernels
             urllib.request.urlopen(urllib.request.Request(f"{base}/api/shutdown?token={token}", method="POST"),
                                    timeout=10)
@@ -222,7 +231,7 @@ def main():
             lab.wait(60)
         except subprocess.TimeoutExpired:
             lab.kill()
-        lab_log.close(), chrome_log.close()
+        lab_log.close()
         if ok:
             shutil.rmtree(tmp, ignore_errors=True)
         else:
