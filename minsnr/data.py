@@ -15,6 +15,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .basics import repo_root
+
 # %% auto #0
 __all__ = ['FASHION_MNIST_DIRS', 'SPLIT_FILES', 'IMAGE_SUFFIXES', 'DATASETS', 'DataError', 'read_idx', 'load_fashion_mnist',
            'load_mnist', 'load_npz', 'load_image_folder', 'load_cifar10', 'load_latents', 'ImageData', 'load_dataset',
@@ -46,19 +48,13 @@ def read_idx(path) -> np.ndarray:
     return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
 
 # %% ../nbs/04_data.ipynb #3b8bd580
-def _repo_root() -> Path:
-    "The folder holding the minsnr package (the repository, for a development install)."
-    import importlib.util
-    return Path(importlib.util.find_spec("minsnr").origin).resolve().parents[1]
-
-
 FASHION_MNIST_DIRS = ("/usr/share/datasets/fashion-mnist",)
 SPLIT_FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
                "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
 
 
 def _data_home() -> Path:
-    return Path(os.environ.get("MINSNR_DATA", _repo_root() / ".data"))
+    return Path(os.environ.get("MINSNR_DATA", repo_root() / ".data"))
 
 
 def _find(stem: str, dirs) -> Path | None:

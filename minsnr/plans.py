@@ -11,7 +11,7 @@ import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import minsnr
+from .basics import repo_root
 from .trainer import TrainConfig
 from .weightings import Weighting
 
@@ -20,18 +20,13 @@ __all__ = ['PROFILES', 'FIG5_WEIGHTINGS', 'GPU_STEPS', 'GPU_EVAL_AT', 'GPU_EVAL'
            'LONG_EVAL_AT', 'GUIDANCE_INTERVAL', 'LONG_VARIANTS', 'LONG_EVAL', 'SPREAD_SEEDS', 'SEED_EVAL_AT',
            'LONG_RUNS_PER_GPU', 'LONG_WEIGHTINGS', 'GAMMAS', 'GAMMA_EVAL_AT', 'GAMMA_FINAL', 'EDM_AXIS', 'EDM_EVAL',
            'EDM_SEEDS', 'UNET_MODEL', 'UNET_RUNS_PER_GPU', 'UNET_QUICK_KWARGS', 'UNET_SEEDS', 'LATER_WEIGHTINGS',
-           'LATER_GRAM_SAMPLES', 'AE_PLAN', 'LATENT_WEIGHTINGS', 'LATENT_SEEDS', 'PARETO_RANGES', 'PLANS', 'repo_root',
+           'LATER_GRAM_SAMPLES', 'AE_PLAN', 'LATENT_WEIGHTINGS', 'LATENT_SEEDS', 'PARETO_RANGES', 'PLANS',
            'ExperimentPaths', 'check_profile', 'experiment_paths', 'make_plan', 'fig5_base', 'convergence_plan',
            'long_protocol', 'long_plan', 'seed_plan', 'gamma_plan', 'edm_plan', 'edm_seed_plan', 'unet_plan',
            'uncond_plan', 'later_plan', 'autoencoder_plan', 'latent_plan', 'pareto_plan', 'get_plan']
 
 # %% ../nbs/09_plans.ipynb #7592e260
 PROFILES = ("quick", "gpu")
-
-
-def repo_root() -> Path:
-    "The repository holding the installed package (the folder with settings.ini)."
-    return Path(minsnr.__file__).resolve().parents[1]
 
 
 @dataclass

@@ -6,24 +6,29 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import torch
+
+from .basics import repo_root
 
 # %% auto #0
 __all__ = ['provenance']
 
 # %% ../nbs/03c_provenance.ipynb #5f7201c4
-def provenance(extra: dict | None = None) -> dict:
-    "Where and with what a result was produced: git commit, package versions, device, time."
+def provenance(extra: dict | None = None, root=None) -> dict:
+    """Where and with what a result was produced: git commit (of the repository `root`, by default the one the
+    package is installed from), package versions, device, time."""
     import datetime, os, platform, subprocess, sys
     import minsnr
     commit = dirty = None
-    try:
-        r = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
+    root = repo_root() if root is None else Path(root)
+    try:  # git asked about the repository itself, whatever the current directory
+        r = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10)
         if r.returncode == 0 and re.fullmatch(r"[0-9a-f]{40}", r.stdout.strip()):
             commit = r.stdout.strip()
-            dirty = bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
-                                        text=True, timeout=10).stdout.strip())
+            dirty = bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                                        capture_output=True, text=True, timeout=10).stdout.strip())
     except (OSError, subprocess.SubprocessError):
         pass
     if not commit:  # a copy of the tree without .git (e.g. on a remote GPU machine): the caller may pass it

@@ -14,6 +14,7 @@ import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from .basics import repo_root
 from .data import DataError
 from .trainer import TrainConfig, Trainer, read_jsonl
 
@@ -141,8 +142,7 @@ def _check_tol(tol) -> float:
 
 def _inputs_here(cfg: TrainConfig, run: Path) -> TrainConfig:
     "The configuration with each file it reads found here: as written, else (relative) under the repository."
-    import minsnr
-    repo, d = Path(minsnr.__file__).resolve().parents[1], cfg.to_dict()
+    repo, d = repo_root(), cfg.to_dict()
     for key in INPUT_KEYS:
         v = d.get(key)
         if not v or Path(v).exists():

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from traitlets.config import Config
 
-from .plans import ExperimentPaths, experiment_paths, repo_root
+from .basics import repo_root
+from .plans import ExperimentPaths, experiment_paths
 
 # %% auto #0
 __all__ = ['ReproduceError', 'experiment_notebooks', 'reproduce']

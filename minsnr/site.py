@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 
-from .plans import repo_root
+from .basics import repo_root
 
 # %% auto #0
 __all__ = ['GROUPS', 'Page', 'site_pages', 'site_path', 'rewrite_links', 'publish_raw', 'nav_html', 'wrap_page',
