@@ -12,10 +12,12 @@ from pathlib import Path
 from .plans import check_profile
 
 # %% auto #0
-__all__ = ['TARGET_NAMES', 'P_COLUMNS', 'QUICK_NOTE', 'set_style', 'log_axis', 'save_figure', 'claims_note', 'write_table']
+__all__ = ['TARGET_SYMBOLS', 'TARGET_NAMES', 'P_COLUMNS', 'QUICK_NOTE', 'set_style', 'log_axis', 'save_figure', 'claims_note',
+           'write_table']
 
 # %% ../nbs/12_report.ipynb #d31463c6
-TARGET_NAMES = {"x0": "x₀-prediction", "eps": "ε-prediction", "v": "v-prediction"}
+TARGET_SYMBOLS = {"x0": "x₀", "eps": "ε", "v": "v"}  # a target in figure titles and labels
+TARGET_NAMES = {t: f"{s}-prediction" for t, s in TARGET_SYMBOLS.items()}
 
 
 def set_style():
