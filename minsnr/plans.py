@@ -163,7 +163,7 @@ def long_protocol(base: dict, profile: str, gpu_eval: dict, **quick_eval) -> dic
 
 
 def long_plan(profile: str = "gpu", target: str = "x0", weightings=None) -> list[dict]:
-    """Figure 1/5 to convergence for one target: the weightings of `LONG_WEIGHTINGS[target]` (or `weightings`), each
+    """Figure 1/5 in long runs for one target: the weightings of `LONG_WEIGHTINGS[target]` (or `weightings`), each
     run long, EMA with warm-up (decay min(0.9999, (1+k)/(10+k)): 0.99963 at the last step)."""
     pair = _pair(target)
     base = long_protocol(fig5_base(profile), profile, LONG_EVAL, final_variants=LONG_VARIANTS)
