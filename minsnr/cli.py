@@ -12,7 +12,7 @@ import warnings
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['USER_ERRORS', 'build_parser', 'main']
+__all__ = ['EMA_STALE', 'USER_ERRORS', 'build_parser', 'main']
 
 # %% ../nbs/14_cli.ipynb #e2df048a
 def _parse_set(items):
@@ -49,6 +49,21 @@ def _must_exist(path: str, what: str):
     if not Path(path).exists():
         raise FileNotFoundError(f"{what} {path} does not exist")
 
+
+def _can_write(flag: str, path: str):
+    "Fail before any work when an output file's folder is missing, not a folder, or not writable."
+    import os
+    folder = Path(path).parent
+    if not folder.exists():
+        raise FileNotFoundError(f"{flag} {path}: folder {folder} does not exist (create it first)")
+    if not folder.is_dir():
+        raise NotADirectoryError(f"{flag} {path}: {folder} is not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise PermissionError(f"{flag} {path}: folder {folder} is not writable")
+
+
+EMA_STALE = 0.5  # `minsnr sample` warns when the EMA still holds more than this share of the initial weights
+
 # %% ../nbs/14_cli.ipynb #e2df005b
 def _cmd_train(args) -> int:
     _must_exist(args.config, "config file")
@@ -74,18 +89,29 @@ def _cmd_train(args) -> int:
 
 def _cmd_sample(args) -> int:
     _must_exist(args.run, "--run")
+    out = args.out
+    if out:  # numpy adds .npz to a name without it: say the name it writes
+        out = out if out.endswith(".npz") else out + ".npz"
+        _can_write("--out", out)
+    if args.grid:
+        _can_write("--grid", args.grid)
     import numpy as np
     import torch
     from minsnr.metrics import save_grid
     from minsnr.sampler import sample, to_uint8
     from minsnr.schedules import make_schedule
-    from minsnr.trainer import load_model
+    from minsnr.trainer import ema_start_weight, load_model
     device = _device(args.device)
     model, cfg, step = load_model(args.run, ema=not args.raw, device=device)
     k = getattr(model, "num_classes", 0)
     if args.label is not None and not 0 <= args.label < max(k, 1):
         raise ValueError(f"--label {args.label} is out of range; this model has {k} classes (0..{k - 1})")
     labels = (torch.full((args.n,), args.label) if args.label is not None else torch.arange(args.n) % k) if k else None
+    start = ema_start_weight(step, cfg.ema_decay, cfg.ema_warmup)
+    if not args.raw and not cfg.init_from and start > EMA_STALE:  # (an init_from run's EMA starts trained)
+        warnings.warn(f"the EMA weights at step {step} are still {start:.0%} the untrained initial weights (ema_decay "
+                      f"{cfg.ema_decay}, ema_warmup {str(cfg.ema_warmup).lower()}): the samples will be flat grey; use "
+                      f"--raw, train longer, or train with \"ema_warmup\": true")
     sched = make_schedule(cfg.schedule, T=cfg.T)
     with torch.autocast(torch.device(device).type, dtype=torch.bfloat16, enabled=device.startswith("cuda")):
         x, nfe = sample(model, sched, args.n, (model.in_chans, model.img_size, model.img_size), cfg.target, args.sampler,
@@ -95,9 +121,7 @@ def _cmd_sample(args) -> int:
         from minsnr.autoencoder import latent_decoder
         x = latent_decoder(cfg.autoencoder, device, args.batch_size)(x)
     u8 = to_uint8(x)
-    out = args.out
-    if out:  # numpy adds .npz to a name without it: say the name it writes
-        out = out if out.endswith(".npz") else out + ".npz"
+    if out:
         np.savez_compressed(out, images=u8.numpy(), labels=(labels.numpy() if labels is not None else np.zeros(0)))
     if args.grid:
         save_grid(u8[:args.grid_n], args.grid)
@@ -106,31 +130,78 @@ def _cmd_sample(args) -> int:
     return 0
 
 # %% ../nbs/14_cli.ipynb #8f5a895a
-def _load_images(spec: str, n: int | None):
+_DATASET_SETS = ("fashion_mnist", "mnist", "cifar10")  # datasets that `minsnr fid` takes by name
+
+
+def _dataset_spec(spec: str):
+    "(name, split, padding) of a dataset named as an image set (name[:split]; (Fashion-)MNIST padded to 32x32), or None."
+    if Path(spec).suffix == ".npz" or Path(spec).is_dir():
+        return None
+    name, _, split = spec.partition(":")
+    if name not in _DATASET_SETS:
+        return None
+    return name, split or "train", 32 if name in ("fashion_mnist", "mnist") else None
+
+
+def _load_images(spec: str, n: int | None, flag: str = "images"):
     "uint8 images from an .npz, an image folder, or a dataset name (name[:split]; (Fashion-)MNIST padded to 32x32)."
     import torch
-    from minsnr.data import DATASETS, load_dataset, load_npz, load_image_folder
+    from minsnr.data import load_dataset, load_npz, load_image_folder
     p = Path(spec)
     if p.suffix == ".npz":
+        _must_exist(spec, flag)
         x = torch.from_numpy(load_npz(p)[0])
     elif p.is_dir():
         x = torch.from_numpy(load_image_folder(p)[0])
+    elif ds := _dataset_spec(spec):
+        name, split, pad = ds
+        x = load_dataset(name, split, pad_to=pad).pixels()
     else:
-        name, _, split = spec.partition(":")
-        if name not in DATASETS:
-            raise ValueError(f"{spec!r} is neither an .npz file, an image folder, nor a dataset ({', '.join(DATASETS)})")
-        x = load_dataset(name, split or "train", pad_to=32 if name in ("fashion_mnist", "mnist") else None).pixels()
+        raise ValueError(f"{flag} {spec!r} is neither an .npz file, an image folder, nor a dataset "
+                         f"({', '.join(_DATASET_SETS)}, optionally :test)")
     return x[:n] if n else x
 
 
+def _duration(s: float) -> str:
+    return f"{s:.0f} s" if s < 90 else f"{s / 60:.0f} min" if s < 5400 else f"{s / 3600:.1f} h"
+
+
 def _cmd_fid(args) -> int:
-    for flag, spec in (("--samples", args.samples), ("--ref", args.ref)):
+    sets = (("--samples", args.samples, args.n), ("--ref", args.ref, args.n_ref))
+    for flag, spec, _ in sets:
         if Path(spec).suffix == ".npz":
             _must_exist(spec, flag)
-    from minsnr.metrics import InceptionFeatures, fid_kid
-    a, b = _load_images(args.samples, args.n), _load_images(args.ref, args.n_ref)
-    res = fid_kid(a, b, InceptionFeatures(_device(args.device)), kid=not args.no_kid, progress=not args.quiet)
-    print(json.dumps({"samples": args.samples, "ref": args.ref, **res}))
+    from minsnr.data import DataError
+    from minsnr.metrics import (FID_MIN_SIDE, FIDReference, InceptionFeatures, check_images, feature_seconds,
+                                inception_weights, reference_cache_file, reference_features)
+    device = _device(args.device)
+    # every input checked before any features are computed: a bad --samples must not wait for the reference's
+    images = {flag: check_images(_load_images(spec, n, flag), f"{flag} {spec}", FID_MIN_SIDE) for flag, spec, n in sets}
+    try:
+        weights = inception_weights()
+    except DataError:
+        weights = None  # InceptionFeatures tries torch-fidelity's own download, else says how to make them
+    cached, todo = [], 0
+    for flag, spec, _ in sets:
+        ds = _dataset_spec(spec)
+        if ds and weights and reference_cache_file(ds[0], ds[1], len(images[flag]), ds[2], weights).exists():
+            cached.append(flag.lstrip("-"))
+        else:
+            todo += len(images[flag])
+    secs = feature_seconds(todo, device)
+    if secs > 60:
+        where = "GPU" if device.startswith("cuda") else "CPU"
+        later = " (a dataset's are cached for the next time)" if any(_dataset_spec(s) for _, s, _ in sets) else ""
+        print(f"minsnr fid: Inception features of {todo:,} images on the {where} will take about {_duration(secs)}"
+              f"{later}", file=sys.stderr, flush=True)
+    ext = InceptionFeatures(device, weights)
+    feats = {}
+    for flag, spec, n in sets:
+        ds = _dataset_spec(spec)
+        feats[flag] = (reference_features(ds[0], ds[1], n, ds[2], ext, progress=not args.quiet) if ds
+                       else ext(images[flag], progress=not args.quiet))
+    res = FIDReference(feats["--ref"], ext.device).score(feats["--samples"], kid=not args.no_kid)
+    print(json.dumps({"samples": args.samples, "ref": args.ref, **res, "cached": cached}))
     return 0
 
 # %% ../nbs/14_cli.ipynb #b774a564
@@ -168,7 +239,11 @@ def _cmd_sweep(args) -> int:
 
 
 def _cmd_reproduce(args) -> int:
-    from minsnr.reproduce import ReproduceError, reproduce
+    if args.notebooks:
+        _must_exist(args.notebooks, "--notebooks")
+    from minsnr.reproduce import ReproduceError, experiment_notebooks, reproduce
+    if not experiment_notebooks(args.only, args.notebooks):  # bad --only names fail here, before any folder is made
+        raise ValueError(f"no experiment notebooks (*.ipynb) in {args.notebooks or 'nbs/experiments'}")
     try:
         paths = reproduce(args.profile, args.only, args.out, nb_dir=args.notebooks, progress=not args.quiet)
     except ReproduceError as e:

