@@ -48,8 +48,8 @@ def reproduce(profile: str = "quick", only=None, out_dir=None, nb_dir=None, prog
     "Execute the experiment notebooks with papermill; returns the output folders."
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
+    nbs = experiment_notebooks(only, nb_dir)  # names checked before any folder is made
     paths = experiment_paths(profile, out_dir)
-    nbs = experiment_notebooks(only, nb_dir)
     if not nbs:
         raise ReproduceError(f"no experiment notebooks in {nb_dir or repo_root() / 'nbs' / 'experiments'}")
     executed = paths.root / "results" / "executed" / profile
