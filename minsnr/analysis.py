@@ -13,6 +13,7 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
+from .basics import cuda_sync, write_atomic
 from .pareto import bin_mse, frank_wolfe, pareto_objective, strategy_bin_weights, task_gradients, ugd
 from .plans import FIG5_WEIGHTINGS, PARETO_RANGES, experiment_paths, pareto_plan
 from .provenance import provenance
@@ -38,11 +39,6 @@ def _train_tensors(cfg: TrainConfig, n: int, device):
     data = load_dataset(cfg.data, "train", cfg.data_root, cfg.image_size, False, n, cfg.data_path)
     data.to(device)
     return data.get(torch.arange(len(data)))
-
-
-def _sync(device):
-    if torch.device(device).type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 def _model_at(run_dir, step=None, device="cpu"):
@@ -73,10 +69,10 @@ def ugd_draws(model, step: int, sched, x, y, bins: int, grad_samples, repeats: i
     res = {"model_step": step, "rows": []}
     for n in tqdm(grad_samples, desc="Fig. 3 gradients", disable=not progress):
         for r in range(repeats):
-            _sync(device); t0 = time.perf_counter()
+            cuda_sync(device); t0 = time.perf_counter()
             G, grads = task_gradients(model, sched, x, y, "x0", bins, n, batch_size,
                                       torch.Generator().manual_seed(7919 * r + n), amp=amp)
-            _sync(device); secs = time.perf_counter() - t0
+            cuda_sync(device); secs = time.perf_counter() - t0
             del grads
             res["rows"].append({"samples_per_bin": n, "repeat": r, "seconds": secs, "gram": G.tolist(),
                                 "ugd": ugd(G).tolist(), "frank_wolfe": frank_wolfe(G).tolist()})
@@ -138,6 +134,5 @@ def pareto_analysis(profile: str = "quick", out_dir=None, train: bool = True, pr
            "fig2": fig2, "fig3": fig3, "fig4": fig4,
            "provenance": provenance({"analysis_seconds": round(time.time() - t_start, 1), "analysis_device": str(device)})}
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(res) + "\n"); os.replace(tmp, out)
+    write_atomic(out, lambda f: f.write((json.dumps(res) + "\n").encode()))
     return res

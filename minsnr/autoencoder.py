@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
+from .basics import write_atomic
 from .data import load_dataset
 from .provenance import provenance
 
@@ -124,9 +125,7 @@ def _step_generator(seed: int, step: int) -> torch.Generator:
 
 
 def _save_atomic(obj, path: Path):
-    tmp = path.with_suffix(".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    write_atomic(path, lambda f: torch.save(obj, f))
 
 
 def build_autoencoder(cfg: AEConfig, in_chans: int = 1) -> Autoencoder:

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import torch
 
-from .metrics import _sync, FIDReference, InceptionFeatures, evaluate_model, kid_from_features, kid_torch, reference_features
+from .basics import cuda_sync
+from .metrics import FIDReference, InceptionFeatures, evaluate_model, kid_from_features, kid_torch, reference_features
 from .plans import long_plan
 from .provenance import provenance
 from .runs import load_run, sweep
@@ -27,9 +28,9 @@ __all__ = ['SAMPLING_MODES', 'INCEPTION_VARIANTS', 'EVALSPEED', 'MAX_DFID', 'tim
 # %% ../nbs/10c_eval_speed.ipynb #a3b46c2b
 def timed(fn, device="cuda"):
     "(fn(), seconds) with the GPU synchronised before and after."
-    _sync(device); t0 = time.perf_counter()
+    cuda_sync(device); t0 = time.perf_counter()
     out = fn()
-    _sync(device)
+    cuda_sync(device)
     return out, time.perf_counter() - t0
 
 
@@ -79,7 +80,7 @@ def no_host_sync(model, schedule, target: str, shape, batch: int = 8, num_classe
     y = (torch.arange(batch, device=device) % num_classes) if num_classes else None
     with torch.autocast(torch.device(device).type, dtype=torch.bfloat16, enabled=amp):
         edm_heun(model, schedule, noise.shape, target, 30, y=y, noise=noise, device=device)
-        _sync(device)
+        cuda_sync(device)
         torch.cuda.set_sync_debug_mode("error")
         try:
             edm_heun(model, schedule, noise.shape, target, 30, y=y, noise=noise, device=device)
@@ -88,7 +89,7 @@ def no_host_sync(model, schedule, target: str, shape, batch: int = 8, num_classe
             out = {"ok": False, "error": str(e)[:500]}
         finally:
             torch.cuda.set_sync_debug_mode(0)
-    _sync(device)
+    cuda_sync(device)
     return out
 
 # %% ../nbs/10c_eval_speed.ipynb #ca1780e1

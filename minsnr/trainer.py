@@ -25,7 +25,7 @@ import torch
 import torch.distributed as dist
 from tqdm.auto import tqdm
 
-from .basics import patch_method
+from .basics import did_you_mean, patch_method, raise_disk_error, write_atomic
 from .data import Batcher, DATASETS, load_dataset
 from .edm import EDM_WEIGHTINGS, EDMDenoiser, EDMLoss, sample_sigma
 from .metrics import eval_hook_from_config
@@ -35,9 +35,9 @@ from .schedules import SCHEDULES, make_schedule
 from .weightings import STRATEGIES, TARGETS, WeightedLoss, Weighting, bin_sums
 
 # %% auto #0
-__all__ = ['FORMULATIONS', 'CKPT_RE', 'ZIP_MAGIC', 'LOGS', 'LOCK_FILE', 'TrainConfig', 'Trainer', 'build_model', 'ema_decay',
-           'ema_start_weight', 'CheckpointError', 'read_checkpoint', 'load_checkpoint', 'signals_held', 'append_jsonl',
-           'read_jsonl', 'RunLockedError', 'lock_run', 'train', 'find_checkpoint', 'load_model']
+__all__ = ['FORMULATIONS', 'CKPT_RE', 'ZIP_MAGIC', 'LOGS', 'LOCK_FILE', 'TrainConfig', 'did_you_mean', 'Trainer', 'build_model',
+           'ema_decay', 'ema_start_weight', 'CheckpointError', 'read_checkpoint', 'load_checkpoint', 'signals_held',
+           'append_jsonl', 'read_jsonl', 'RunLockedError', 'lock_run', 'train', 'find_checkpoint', 'load_model']
 
 # %% ../nbs/05_trainer.ipynb #44442e9e
 @dataclass
@@ -113,7 +113,7 @@ def validate(self) -> "TrainConfig":
                "strategy": STRATEGIES, "precision": ("auto", "bf16", "fp32")}
     for key, valid in choices.items():
         if getattr(self, key) not in valid:
-            bad(key, f"{_did_you_mean(getattr(self, key), valid)}valid values: {', '.join(valid)}")
+            bad(key, f"{did_you_mean(getattr(self, key), valid)}valid values: {', '.join(valid)}")
     ints = {"T": 2, "steps": 1, "batch_size": 1, "warmup_steps": 0, "log_every": 1, "ckpt_every": 1,
             "keep_checkpoints": 1, "eval_every": 0, "bins": 1, "seed": 0}
     for key, lo in ints.items():
@@ -177,7 +177,7 @@ def from_dict(cls, d: dict) -> "TrainConfig":
     valid = [f.name for f in dataclasses.fields(cls)]
     unknown = sorted(set(d) - set(valid))
     if unknown:
-        hints = "".join(_did_you_mean(k, valid) for k in unknown)
+        hints = "".join(did_you_mean(k, valid) for k in unknown)
         raise ValueError(f"unknown config keys {unknown}; {hints}valid keys: {', '.join(valid)}")
     return cls(**d).validate()
 
@@ -200,7 +200,7 @@ def save(self, path):
     Path(path).write_text(json.dumps(self.to_dict(), indent=1) + "\n")
 
 
-def _did_you_mean(value, valid) -> str:
+def did_you_mean(value, valid) -> str:
     "'did you mean X? ' for the closest valid name, or ''."
     import difflib
     close = difflib.get_close_matches(str(value), [str(v) for v in valid], n=1, cutoff=0.6)
@@ -558,40 +558,6 @@ def signals_held(signums=(signal.SIGINT, signal.SIGTERM)):
             signal.raise_signal(arrived[0])
 
 
-def _os_error(e: BaseException) -> OSError | None:
-    "The first `OSError` in an exception's chain (torch's zip writer wraps the write's own error)."
-    seen = set()
-    while e is not None and id(e) not in seen:
-        if isinstance(e, OSError):
-            return e
-        seen.add(id(e)); e = e.__cause__ or e.__context__
-    return None
-
-
-def _write_atomic(path: Path, write) -> None:
-    """`write(f)` into `path.tmp`, fsync, rename over `path`. On a failed write the partial file is removed and an
-    `OSError` names the error and `path`; other errors are re-raised after the same clean-up."""
-    tmp = path.with_suffix(".tmp")
-    try:
-        with open(tmp, "wb") as f:
-            write(f)
-            f.flush(); os.fsync(f.fileno())
-    except BaseException as e:
-        tmp.unlink(missing_ok=True)
-        _raise_disk_error(e, f"cannot write {path}", "the partial file was removed and the folder keeps its earlier "
-                          "checkpoints; free space and resume")
-        raise
-    os.replace(tmp, path)
-
-
-def _raise_disk_error(e: BaseException, what: str, after: str) -> None:
-    "Raise one `OSError` 'what: [ENOSPC] No space left on device; after' if `e`'s chain holds an OS error."
-    ose = _os_error(e)
-    if ose is not None and ose.errno is not None:
-        code = errno.errorcode.get(ose.errno, str(ose.errno))
-        raise OSError(ose.errno, f"{what}: [{code}] {ose.strerror or os.strerror(ose.errno)}; {after}") from e
-
-
 def append_jsonl(path: Path, row: dict) -> None:
     """Append `row` as one line of the log `path`; a failed write (a full disk) is one `OSError` naming the error and
     the file. What it may leave, a torn last line, is set aside by the next resume (`read_jsonl`)."""
@@ -599,7 +565,7 @@ def append_jsonl(path: Path, row: dict) -> None:
         with open(path, "a") as f:
             f.write(json.dumps(row) + "\n")
     except OSError as e:
-        _raise_disk_error(e, f"cannot append to {path}", "a torn last line is set aside when the run is resumed")
+        raise_disk_error(e, f"cannot append to {path}", "a torn last line is set aside when the run is resumed")
         raise
 
 # %% ../nbs/05_trainer.ipynb #7e1a0208
@@ -622,7 +588,8 @@ def checkpoint(self):
                  "cuda_rng": torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else None}
         path = d / f"step_{self.step:08d}.pt"
         with signals_held():  # Ctrl-C or SIGTERM mid-write is delivered once the file is whole (or removed)
-            _write_atomic(path, lambda f: torch.save(state, f))
+            write_atomic(path, lambda f: torch.save(state, f), after="the partial file was removed and the folder "
+                         "keeps its earlier checkpoints; free space and resume")
         self._readable(path)  # verified now, so that it counts below (or is set aside)
         kept = 0
         for old in _checkpoint_files(d):
