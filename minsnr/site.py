@@ -113,7 +113,7 @@ def _listing(folder: Path, title: str) -> str:
     return f"<h1>{html.escape(title)}</h1><ul>{rows}</ul>"
 
 
-def publish_raw(paths, root: Path, site: Path, wrap) -> int:
+def publish_raw(paths, root: Path, site: Path) -> int:
     "Copy each published repository file or folder to `site/raw/`; folders get listings. Returns the files copied."
     n = 0
     root = root.resolve()
@@ -123,8 +123,7 @@ def publish_raw(paths, root: Path, site: Path, wrap) -> int:
             shutil.copytree(src, dest, dirs_exist_ok=True)
             for d in [dest, *sorted(p for p in dest.rglob("*") if p.is_dir())]:
                 rel = d.relative_to(site / "raw").as_posix()
-                depth = len(d.relative_to(site).parts)
-                (d / "index.html").write_text(wrap(_listing(d, rel + "/"), rel + "/", "../" * depth))
+                (d / "index.html").write_text(wrap_page(_listing(d, rel + "/"), rel + "/"))
             n += sum(1 for p in src.rglob("*") if p.is_file())
         else:
             dest.parent.mkdir(parents=True, exist_ok=True)
@@ -318,7 +317,7 @@ def build_site(out=None, root=None, progress: bool = True) -> Path:
         dest = site / page.slug
         dest.parent.mkdir(parents=True, exist_ok=True)
         dest.write_text(rewrite_links(text, page, root, published))
-    publish_raw(published, root, site, lambda body, title, up: wrap_page(body, title))
+    publish_raw(published, root, site)
     return site
 
 
