@@ -17,7 +17,7 @@ from .basics import cuda_sync
 from .metrics import FIDReference, InceptionFeatures, evaluate_model, kid_from_features, kid_torch, reference_features
 from .plans import long_plan
 from .provenance import provenance
-from .runs import load_run, sweep
+from .runs import check_plan, load_run, sweep
 from .sampler import edm_heun, sample
 from .trainer import load_model
 
@@ -39,6 +39,13 @@ def _compiled(model, mode: str):
     if mode not in SAMPLING_MODES:
         raise ValueError(f"sampling mode {mode!r}: valid modes: {', '.join(SAMPLING_MODES)}")
     return model if mode == "eager" else torch.compile(model, mode=None if mode == "default" else mode, dynamic=False)
+
+
+def _net_for(nets: dict, model, mode: str):
+    "The network of `mode` from `nets`, compiled and stored on first use (membership, not truth: a compiled module has no truth value)."
+    if mode not in nets:
+        nets[mode] = _compiled(model, mode)
+    return nets[mode]
 
 
 SAMPLING_MODES = ("eager", "default", "reduce-overhead")
@@ -193,7 +200,7 @@ def _wait_for_logs(out_dir, rows: int, proc, timeout: float = 600):
 # %% ../nbs/10c_eval_speed.ipynb #021dba83
 EVALSPEED = {  # the job's sizes per profile: gpu (the long protocol's evaluation) and quick (a CPU check of the code)
     "gpu": dict(train_steps=5000, n=10_000, batch_size=2500, feature_batch=1000, batch_sizes=(1000, 2500, 5000),
-                min_samples=2000, pack_ks=(2, 3, 4), pack_steps={2: 600, 3: 450, 4: 350},
+                min_samples=2000, pack_ks=(2, 3, 4), pack_steps={2: 600, 3: 500, 4: 400},
                 noise_levels=(2, 4, 6, 9, 14), beside_logs=3, ref_n=None),
     "quick": dict(train_steps=10, n=16, batch_size=8, feature_batch=8, batch_sizes=(4, 8), min_samples=8,
                   pack_ks=(2,), pack_steps={2: 10}, noise_levels=(20, 60), beside_logs=1, ref_n=32),
@@ -213,6 +220,24 @@ def _pick_inception(rows: list[dict], sets) -> dict:
     return min(ok, key=lambda r: sum(r[f"seconds_{s}"] for s in sets))
 
 # %% ../nbs/10c_eval_speed.ipynb #795323a8
+def _beside_run(cfg_run: dict) -> dict:
+    "The training process run beside an evaluation: the job's run under another name, long enough never to finish."
+    return dict(cfg_run, name="evalspeed-beside", steps=100_000, ckpt_every=100_000)
+
+
+def _job_runs(P: dict, profile: str) -> tuple[dict, dict]:
+    """(the long protocol's x0 Min-SNR-5 config, the job's run trained alone) for the sizes `P` of a profile, after
+    every training run the job will start (alone, packed, beside) passed `check_plan`: a bad size fails here, before
+    any GPU work, not in the middle of the job."""
+    base = next(c for c in long_plan(profile, "x0") if c["strategy"] == "min_snr")
+    cfg_run = dict(base, name="evalspeed-x0-min_snr5", steps=P["train_steps"], eval_at=[], eval_every=0,
+                   ckpt_every=P["train_steps"])
+    check_plan([cfg_run, _beside_run(cfg_run)])
+    for k in P["pack_ks"]:
+        check_plan(_pack_plan(base, k, P["pack_steps"][k], "bench"))
+    return base, cfg_run
+
+
 def eval_speed_job(out_dir, profile: str = "gpu", device=None, phases=None) -> dict:
     """The evaluation-speed measurements of one machine, into out_dir/evalspeed.json (rewritten after every phase, so
     a stopped job keeps what it measured; a phase already in the file is not measured again):
@@ -254,10 +279,8 @@ def eval_speed_job(out_dir, profile: str = "gpu", device=None, phases=None) -> d
         if hasattr(torch._dynamo.config, name):
             setattr(torch._dynamo.config, name, 64)
 
-    base = next(c for c in long_plan(profile, "x0") if c["strategy"] == "min_snr")
+    base, cfg_run = _job_runs(P, profile)
     runs = out / "runs"
-    cfg_run = dict(base, name="evalspeed-x0-min_snr5", steps=P["train_steps"], eval_at=[], eval_every=0,
-                   ckpt_every=P["train_steps"])
     def alone():
         _, wall = timed(lambda: sweep([cfg_run], runs, per_gpu=1, progress=False), device)
         ips = _steady_images_per_s(runs / cfg_run["name"])
@@ -279,7 +302,7 @@ def eval_speed_job(out_dir, profile: str = "gpu", device=None, phases=None) -> d
     ok = [r for r in sampling if "mode" in r] if isinstance(sampling, list) else []
     best = min(ok, key=lambda r: r["per_10k_s"]) if ok else {"mode": old_mode, "batch_size": B}
     measured = {(r["mode"], r["batch_size"]) for r in ok}
-    net = lambda mode: nets.get(mode) or nets.setdefault(mode, _compiled(model, mode))
+    net = lambda mode: _net_for(nets, model, mode)
 
     def evaluate(mode, b, extractor, backend):  # warmed up (compiled and captured at b) first unless measured above
         args = (sched, cfg.target, shape, ref, extractor, n, K, "edm_heun", 30, 1.0, None, b, 0, amp, True,
@@ -328,7 +351,7 @@ def eval_speed_job(out_dir, profile: str = "gpu", device=None, phases=None) -> d
 
     def beside():
         d = out / "beside-train"
-        proc = _train_in_background(dict(cfg_run, name="evalspeed-beside", steps=100_000, ckpt_every=100_000), d)
+        proc = _train_in_background(_beside_run(cfg_run), d)
         try:
             ready = _wait_for_logs(d, P["beside_logs"], proc)
             _, row = evaluate(best["mode"], best["batch_size"], ext_new, "torch")
