@@ -14,6 +14,7 @@ from torch import nn
 
 from .sampler import edm_sample, edm_sigmas  # EDM's sampler lives beside the VP samplers
 from .schedules import append_dims
+from .weightings import DiffusionLoss, Weighting
 
 # %% auto #0
 __all__ = ['SIGMA_DATA', 'P_MEAN', 'P_STD', 'SIGMA_MIN', 'SIGMA_MAX', 'RHO', 'EDM_WEIGHTINGS', 'edm_coefficients', 'EDMDenoiser',
@@ -131,16 +132,22 @@ def edm_loss(denoiser, y: torch.Tensor, labels=None, weighting: str = "edm", gam
 
 # %% ../nbs/06b_edm.ipynb #ed000020
 class EDMLoss:
-    """EDM's training loss with one weighting ("edm" or "min_snr" with `gamma`), called like `WeightedLoss`:
-    loss(net, y, sigma, noise, labels, amp) -> DiffusionLoss (network in bf16 autocast with `amp`)."""
+    """EDM's training loss with one weighting, called like `WeightedLoss`: loss(net, y, sigma, noise, labels, amp) ->
+    DiffusionLoss (network in bf16 autocast with `amp`). `weighting`: a `Weighting` (the trainer passes its run's),
+    Weighting("edm") or Weighting("min_snr", γ); a strategy name with `gamma` is the same. EDM's λ reads the
+    denoiser's σ_data, so a weighting with other parameters is refused rather than silently ignored."""
 
-    def __init__(self, weighting: str = "edm", gamma: float = 5.0, schedule=None):
+    def __init__(self, weighting: Weighting | str = "edm", gamma: float = 5.0, schedule=None):
+        if isinstance(weighting, Weighting):
+            if weighting.params:
+                raise ValueError(f"EDM's loss takes no weighting parameters besides gamma, got {weighting.params}; "
+                                 f"its weight λ(σ) reads σ_data from the denoiser")
+            weighting, gamma = weighting.strategy, weighting.gamma
         if weighting not in EDM_WEIGHTINGS:
             raise ValueError(f"unknown EDM weighting {weighting!r}; valid weightings: {', '.join(EDM_WEIGHTINGS)}")
         self.weighting, self.gamma, self.schedule = weighting, _check_gamma(gamma), schedule
 
     def __call__(self, net, y: torch.Tensor, sigma: torch.Tensor, noise: torch.Tensor, labels=None, amp: bool = False):
-        from minsnr.weightings import DiffusionLoss
         # amp: bf16 autocast here; without it the caller's autocast state holds (an enclosing one stays on)
         with torch.autocast(y.device.type, dtype=torch.bfloat16) if amp else contextlib.nullcontext():
             out = edm_loss(net, y, labels, self.weighting, self.gamma, sigma=sigma, noise=noise)

@@ -6,8 +6,6 @@
 from __future__ import annotations
 
 import copy
-import dataclasses
-import errno
 import json
 import math
 import os
@@ -18,193 +16,26 @@ import threading
 import time
 import warnings
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 import torch.distributed as dist
 from tqdm.auto import tqdm
 
-from .basics import did_you_mean, patch_method, raise_disk_error, write_atomic
-from .data import Batcher, DATASETS, load_dataset
-from .edm import EDM_WEIGHTINGS, EDMDenoiser, EDMLoss, sample_sigma
+from .basics import patch_method, raise_disk_error, write_atomic
+from .config import TrainConfig
+from .data import Batcher, load_dataset
+from .edm import EDMDenoiser, EDMLoss, sample_sigma
 from .metrics import eval_hook_from_config
 from .models import create_model, default_betas
 from .provenance import provenance
-from .schedules import SCHEDULES, make_schedule
-from .weightings import STRATEGIES, TARGETS, WeightedLoss, Weighting, bin_sums
+from .schedules import make_schedule
+from .weightings import WeightedLoss, bin_sums
 
 # %% auto #0
-__all__ = ['FORMULATIONS', 'CKPT_RE', 'ZIP_MAGIC', 'LOGS', 'LOCK_FILE', 'TrainConfig', 'did_you_mean', 'Trainer', 'build_model',
-           'ema_decay', 'ema_start_weight', 'CheckpointError', 'read_checkpoint', 'load_checkpoint', 'signals_held',
-           'append_jsonl', 'read_jsonl', 'RunLockedError', 'lock_run', 'train', 'find_checkpoint', 'load_model']
-
-# %% ../nbs/05_trainer.ipynb #44442e9e
-@dataclass
-class TrainConfig:
-    "Everything a training run needs; saved as config.json in the run folder."
-    name: str = "run"
-    # data
-    data: str = "fashion_mnist"        # one of minsnr.data.DATASETS
-    data_root: str | None = None       # folder of an offline dataset (None: the installed location)
-    data_path: str | None = None       # file or folder for npz / folder / latents
-    autoencoder: str | None = None     # latents: the autoencoder.pt that decodes samples to images for evaluation
-    image_size: int | None = 32        # pad images to this size (None: keep their size)
-    hflip: bool = False
-    subset: int | None = None          # use only the first `subset` items
-    conditional: bool = True           # class-conditional (with a null label for guidance)
-    # model
-    model: str = "vit_s_2"
-    model_kwargs: dict = field(default_factory=dict)
-    # diffusion
-    formulation: str = "vp"            # vp: x_t = α_t x0 + σ_t ε, discrete t (the paper); edm: Karras et al.'s (its App. D)
-    schedule: str = "cosine"
-    T: int = 1000
-    target: str = "x0"
-    strategy: str = "min_snr"
-    gamma: float = 5.0
-    strategy_kwargs: dict = field(default_factory=dict)
-    # optimisation
-    steps: int = 10_000
-    batch_size: int = 128              # global batch (split over processes)
-    lr: float = 1e-4
-    betas: list | None = None          # None: [0.99, 0.99] for ViTs, [0.9, 0.999] for UNets (the paper's)
-    weight_decay: float = 0.03
-    warmup_steps: int = 0
-    grad_clip: float | None = None
-    ema_decay: float = 0.9999
-    ema_warmup: bool = False           # decay min(ema_decay, (1 + step) / (10 + step)): short runs forget the init
-    label_dropout: float = 0.15
-    precision: str = "auto"            # auto (bf16 on CUDA, fp32 elsewhere), bf16, fp32
-    compile: bool = False
-    compile_mode: str | None = None    # e.g. "reduce-overhead" (CUDA graphs) for small models
-    # bookkeeping
-    seed: int = 0
-    deterministic: bool = False        # torch.use_deterministic_algorithms (bitwise-reproducible on CPU)
-    log_every: int = 100
-    ckpt_every: int = 1000             # a multiple of log_every
-    keep_checkpoints: int = 2
-    eval_every: int = 0                # 0: no periodic evaluation
-    eval_at: list | None = None        # evaluate at these steps too (e.g. log-spaced points of a convergence curve)
-    eval: dict = field(default_factory=dict)  # keywords of minsnr.metrics.make_eval_hook, used by `minsnr train`
-    bins: int = 10                     # timestep bins for the per-bin x0 MSE
-    t_range: list | None = None        # draw timesteps from [lo, hi) only (fine-tuning one range of tasks, Fig. 2)
-    init_from: str | None = None       # start from this checkpoint's weights and EMA (run folder or file)
-    init_optimizer: bool = False       # with init_from: also its AdamW state (continue training instead of restarting it)
-
-    @property
-    def weighting(self) -> Weighting:
-        "The run's loss weighting (strategy, gamma, strategy_kwargs) as one value."
-        return Weighting.from_config(self)
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-# %% ../nbs/05_trainer.ipynb #7e1a0304
-FORMULATIONS = ("vp", "edm")
-
-
-@patch_method(TrainConfig)
-def validate(self) -> "TrainConfig":
-    "Check every value; raise ValueError naming the bad value and the valid ones."
-    def bad(key, why):
-        raise ValueError(f"config {key}={getattr(self, key)!r}: {why}")
-    choices = {"data": DATASETS, "formulation": FORMULATIONS, "schedule": tuple(SCHEDULES), "target": TARGETS,
-               "strategy": STRATEGIES, "precision": ("auto", "bf16", "fp32")}
-    for key, valid in choices.items():
-        if getattr(self, key) not in valid:
-            bad(key, f"{did_you_mean(getattr(self, key), valid)}valid values: {', '.join(valid)}")
-    ints = {"T": 2, "steps": 1, "batch_size": 1, "warmup_steps": 0, "log_every": 1, "ckpt_every": 1,
-            "keep_checkpoints": 1, "eval_every": 0, "bins": 1, "seed": 0}
-    for key, lo in ints.items():
-        v = getattr(self, key)
-        if isinstance(v, bool) or not isinstance(v, int) or v < lo:
-            bad(key, f"must be an integer >= {lo}")
-    for key, lo, hi in (("lr", 0, math.inf), ("gamma", 0, math.inf), ("weight_decay", -1e-12, math.inf),
-                        ("ema_decay", -1e-12, 1), ("label_dropout", -1e-12, 1)):
-        v = getattr(self, key)
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo < v < hi and not (key == "ema_decay" and v == 1):
-            bad(key, f"must be a number in ({max(lo, 0)}, {hi})" if lo >= 0 else f"must be a number in [0, {hi})")
-    if self.data in ("npz", "folder", "latents") and not self.data_path:
-        bad("data_path", f"data={self.data!r} reads its images from data_path (a file or folder)")
-    if self.autoencoder is not None and self.data != "latents":
-        bad("autoencoder", f"decodes latent samples; data={self.data!r} is not 'latents'")
-    if self.data == "latents" and self.image_size is not None:
-        bad("image_size", "latents are used at their own size: set it to null")
-    if self.ckpt_every % self.log_every:
-        bad("ckpt_every", f"must be a multiple of log_every={self.log_every} (checkpoints are taken at log steps)")
-    if self.T % self.bins:
-        bad("bins", f"must divide T={self.T}")
-    if self.betas is not None and (len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas)):
-        bad("betas", "must be two numbers in [0, 1), or null for the paper's defaults")
-    if self.t_range is not None and not (isinstance(self.t_range, list) and len(self.t_range) == 2 and all(
-            isinstance(v, int) and not isinstance(v, bool) for v in self.t_range) and 0 <= self.t_range[0] < self.t_range[1] <= self.T):
-        bad("t_range", f"must be [lo, hi] with 0 <= lo < hi <= T={self.T}, or null")
-    if self.init_from is not None and not isinstance(self.init_from, str):
-        bad("init_from", "must be a path to a run folder or checkpoint, or null")
-    if self.init_optimizer and not self.init_from:
-        bad("init_optimizer", "needs init_from (the checkpoint whose optimiser state to take)")
-    if self.formulation == "edm":
-        if self.strategy not in EDM_WEIGHTINGS:
-            bad("strategy", f"formulation 'edm' takes {' or '.join(EDM_WEIGHTINGS)} (EDM's weight, or it times min(SNR, γ)/SNR)")
-        if self.target != "x0":
-            bad("target", "formulation 'edm' trains a denoiser D(x; σ) of the clean image: use target x0")
-        if self.t_range is not None:
-            bad("t_range", "selects discrete VP timesteps; formulation 'edm' draws σ from EDM's log-normal")
-    if self.grad_clip is not None and not self.grad_clip > 0:
-        bad("grad_clip", "must be > 0 or null")
-    if self.image_size is not None and (not isinstance(self.image_size, int) or self.image_size < 1):
-        bad("image_size", "must be a positive integer or null")
-    if not isinstance(self.model, str) or not isinstance(self.model_kwargs, dict) or not isinstance(self.strategy_kwargs, dict):
-        bad("model", "model must be a name and model_kwargs / strategy_kwargs dictionaries")
-    if self.eval_at is not None and (not isinstance(self.eval_at, list) or not all(
-            isinstance(v, int) and not isinstance(v, bool) and 1 <= v for v in self.eval_at)):
-        bad("eval_at", "must be a list of positive integer steps, or null")
-    if not isinstance(self.eval, dict):
-        bad("eval", "must be a dictionary of minsnr.metrics.make_eval_hook keywords")
-    if self.eval_every or self.eval_at:
-        eval_hook_from_config(self.eval)  # unknown or bad keys fail here, before any work
-    if not isinstance(self.name, str) or not re.fullmatch(r"[A-Za-z0-9._-]+", self.name) or set(self.name) == {"."}:
-        bad("name", "use letters, digits, '.', '_' and '-' only, and not only dots (it names the run folder)")
-    Weighting.from_config(self)  # rejects a bad gamma or strategy_kwargs with loss_weight's message
-    return self
-
-# %% ../nbs/05_trainer.ipynb #7e1a0306
-@patch_method(TrainConfig)
-@classmethod
-def from_dict(cls, d: dict) -> "TrainConfig":
-    "Build and validate a config from a dict; unknown keys are an error."
-    valid = [f.name for f in dataclasses.fields(cls)]
-    unknown = sorted(set(d) - set(valid))
-    if unknown:
-        hints = "".join(did_you_mean(k, valid) for k in unknown)
-        raise ValueError(f"unknown config keys {unknown}; {hints}valid keys: {', '.join(valid)}")
-    return cls(**d).validate()
-
-
-@patch_method(TrainConfig)
-@classmethod
-def load(cls, path) -> "TrainConfig":
-    "Read a config.json."
-    try:
-        d = json.loads(Path(path).read_text())
-    except (OSError, json.JSONDecodeError) as e:
-        raise ValueError(f"cannot read config {path}: {e}") from e
-    if not isinstance(d, dict):
-        raise ValueError(f"config {path} must hold a JSON object")
-    return cls.from_dict(d)
-
-
-@patch_method(TrainConfig)
-def save(self, path):
-    Path(path).write_text(json.dumps(self.to_dict(), indent=1) + "\n")
-
-
-def did_you_mean(value, valid) -> str:
-    "'did you mean X? ' for the closest valid name, or ''."
-    import difflib
-    close = difflib.get_close_matches(str(value), [str(v) for v in valid], n=1, cutoff=0.6)
-    return f"did you mean {close[0]!r}? " if close else ""
+__all__ = ['CKPT_RE', 'ZIP_MAGIC', 'LOGS', 'LOCK_FILE', 'Trainer', 'build_model', 'ema_decay', 'ema_start_weight',
+           'CheckpointError', 'read_checkpoint', 'load_checkpoint', 'signals_held', 'append_jsonl', 'read_jsonl',
+           'RunLockedError', 'lock_run', 'train', 'find_checkpoint', 'load_model']
 
 # %% ../nbs/05_trainer.ipynb #80b16255
 def _dist_env():
@@ -330,7 +161,7 @@ def _init_diffusion(self):
     "The noise schedule, the weighted loss, the order of the batches and the generator of timesteps and noise."
     cfg = self.cfg
     self.schedule = make_schedule(cfg.schedule, T=cfg.T)
-    self.loss = (EDMLoss(cfg.strategy, cfg.gamma, self.schedule) if cfg.formulation == "edm"
+    self.loss = (EDMLoss(cfg.weighting, schedule=self.schedule) if cfg.formulation == "edm"
                  else WeightedLoss(self.schedule, cfg.target, cfg.weighting))
     self.batcher = Batcher(len(self.data), cfg.batch_size, cfg.seed, self.rank, self.world)
     self.gen = torch.Generator(device=self.device).manual_seed(cfg.seed + 1)

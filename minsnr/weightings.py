@@ -15,8 +15,8 @@ from .schedules import VPSchedule, append_dims
 
 # %% auto #0
 __all__ = ['TARGETS', 'STRATEGIES', 'GAMMA_STRATEGIES', 'WEIGHTING_STYLES', 'make_target', 'predict_x0_eps', 'convert_prediction',
-           'loss_weight', 'Weighting', 'DiffusionLoss', 'weighted_loss', 'WeightedLoss', 'diffusion_loss', 'bin_sums',
-           'bin_edges']
+           'target_factor', 'loss_weight', 'Weighting', 'DiffusionLoss', 'weighted_loss', 'WeightedLoss',
+           'diffusion_loss', 'bin_sums', 'bin_edges']
 
 # %% ../nbs/01_weightings.ipynb #019f100f
 TARGETS = ("eps", "x0", "v")
@@ -60,6 +60,12 @@ def convert_prediction(pred: torch.Tensor, x_t: torch.Tensor, t, schedule: VPSch
     x0_hat, eps_hat = predict_x0_eps(pred, x_t, t, schedule, source)
     a, s = _coef(schedule, t, x_t)
     return {"eps": eps_hat, "x0": x0_hat, "v": a * eps_hat - s * x0_hat}[dest]
+
+# %% ../nbs/01_weightings.ipynb #e259f7dc
+def target_factor(snr: torch.Tensor, target: str) -> torch.Tensor:
+    "Appendix B's c(t): the squared error of a `target` prediction is c(t) times its x0 error (SNR, 1 or SNR + 1)."
+    _check_target(target)
+    return {"eps": lambda: snr, "x0": lambda: torch.ones_like(snr), "v": lambda: snr + 1}[target]()
 
 # %% ../nbs/01_weightings.ipynb #f2cee487
 STRATEGIES = ("constant", "snr", "max_snr", "min_snr", "soft_min_snr", "p2", "edm", "sigmoid", "debiased",
@@ -118,7 +124,7 @@ def loss_weight(snr, strategy: str, target: str = "x0", gamma: float = 5.0, *, k
         return w
     if target == "v":
         return loss_weight(s, strategy, "x0", gamma, k=k, p2_gamma=p2_gamma, sigma_data=sigma_data, bias=bias,
-                           validate=False) / (s + 1)
+                           validate=False) / target_factor(s, "v")
     # eps: w(SNR)/SNR in forms that stay finite. Five strategies have an infinite limit at SNR = 0: they get
     # weight 1 there (the authors' convention); the others are finite at SNR = 0 by their formula.
     pos = s > 0
@@ -224,8 +230,8 @@ def weighted_loss(pred: torch.Tensor, x0: torch.Tensor, eps: torch.Tensor, t, sc
         weight = strategy.weight(snr, target, validate)
     else:
         weight = loss_weight(snr, strategy, target, gamma, validate=validate, **strategy_kwargs)
-    c = {"eps": snr, "x0": torch.ones_like(snr), "v": snr + 1}[target]
-    return DiffusionLoss(loss=(weight * mse).mean(), weight=weight, mse=mse.detach(), mse_x0=(mse / c).detach(),
+    return DiffusionLoss(loss=(weight * mse).mean(), weight=weight, mse=mse.detach(),
+                         mse_x0=(mse / target_factor(snr, target)).detach(),
                          t=t)
 
 
