@@ -294,33 +294,22 @@ ELSEWHERE = re.compile(r"<!-- elsewhere: (?P<numbers>[^(>]*?)\s*(?:\((?P<why>[^)
 
 
 def _chunks(text: str) -> list[str]:
-    "Paragraphs, list items and table rows of Markdown, outside generated blocks (HTML comments kept)."
-    out, cur = [], []
-    for line in BLOCK.sub("", text).splitlines():
-        if not line.strip() or line.startswith(("- ", "|", "#", "![")):
-            if cur:
-                out.append("\n".join(cur))
-            cur = [line] if line.strip() else []
-            if line.startswith(("|", "#", "![")):
-                out.append(line); cur = []
-        else:
-            cur.append(line)
-    if cur:
-        out.append("\n".join(cur))
-    return out
+    """Paragraphs, list items and tables of Markdown (an HTML comment belongs to the block it is in), outside generated
+    blocks and fenced code."""
+    text = re.sub(r"^```.*?^```", "", BLOCK.sub("", text), flags=re.S | re.M)
+    return [item for block in re.split(r"\n\s*\n", text) for item in re.split(r"\n(?=- )", block) if item.strip()]
 
 
 def unchecked_numbers(text: str, root, base=None, doc: str = "the document") -> list[str]:
-    """Each measured number (one with a decimal point) in a paragraph, list item or table row of `text` that links
-    tables of `results/tables/` and is in none of them as they display it (0.039 and 0.0390 are one value; 0.30 and
-    0.303 are not). A number from elsewhere is named in the paragraph, `<!-- elsewhere: 29.1 26.8 (a benchmark) -->`;
-    such a note that names a number the paragraph does not show is reported too."""
+    """Each measured number (one with a decimal point) in a paragraph, list item or table of `text` that is in none of
+    the tables of `results/tables/` that the paragraph links, as they display it (0.039 and 0.0390 are one value; 0.30
+    and 0.303 are not), or that stands in a paragraph linking no table at all. A number from elsewhere is named in its
+    paragraph, `<!-- elsewhere: 29.1 26.8 (a benchmark record) -->`; such a note naming a number the paragraph does not
+    show is reported too."""
     root = Path(root); base = Path(base or root)
     problems = []
     for chunk in _chunks(text):
         tables = _tables_in(chunk, base, root)
-        if not tables:
-            continue
         elsewhere = [x for m in ELSEWHERE.finditer(chunk) for x in m.group("numbers").split()]
         prose = re.sub(r"<!--.*?-->", "", chunk, flags=re.S)
         prose = re.sub(r"\]\([^)]*\)|`[^`]*`", "]", prose)
@@ -329,7 +318,8 @@ def unchecked_numbers(text: str, root, base=None, doc: str = "the document") -> 
         found = numbers(prose)
         for x in found:
             if re.search(r"[.e]", x) and number_value(x) not in shown and x not in elsewhere:
-                problems.append(f"{doc}: {x} beside {where} is in none of them: «{chunk[:80]}…»")
+                problems.append(f"{doc}: {x} beside {where} is in none of them: «{chunk[:80]}…»" if tables else
+                                f"{doc}: {x} stands beside no table of results/tables/: «{chunk[:80]}…»")
         for x in elsewhere:
             if x not in found:
                 problems.append(f"{doc}: the note 'elsewhere: {x}' names a number its paragraph does not show: «{chunk[:80]}…»")
