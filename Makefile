@@ -4,6 +4,8 @@
 #   make lab    JupyterLab from the project's environment (its python3 kernel is the project's)
 #   make docs   the documentation site in build/site/ (minsnr.site: every notebook with its outputs, the API reference,
 #               the results page from results/tables/), offline; open build/site/index.html
+#   make readme  rewrites the generated blocks of README.md and results/README.md (claims table, results tables)
+#               from results/tables/ (minsnr.report.refresh_readmes; tests/test_readme_numbers.py checks them)
 #   make browser-test  headless Chromium drives JupyterLab (tests/browser_jupyterlab.py: a notebook opens with no
 #               kernel dialog, runs without error output, and leaves `git status` unchanged) and the site
 #               (tests/browser_site.py); as root it installs Debian's chromium package first, and says so
@@ -15,7 +17,7 @@ DATA   := .data/.installed
 INCEPTION := .data/inception/weights-inception-2015-12-05-6726825d.pth
 FMNIST := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
-.PHONY: setup export hooks data run notebooks test lab docs browser-test clean
+.PHONY: setup export hooks data run notebooks test lab docs readme browser-test clean
 .DEFAULT_GOAL := run
 
 $(STAMP): settings.ini setup.py
@@ -95,6 +97,10 @@ browser-test: setup docs
 # The documentation site, built from what is committed (the executed notebooks, figures/, results/): build/site/.
 docs: setup
 	$(BIN)/python -c "from minsnr.site import build_site; print('site:', build_site() / 'index.html')"
+
+# The README's numbers typed once: its claims table and the results tables results/README.md shows are generated blocks.
+readme: export
+	$(BIN)/python -c "from minsnr.report import refresh_readmes; print(*refresh_readmes('.') or ['up to date'], sep='\n')"
 
 clean:
 	rm -rf $(VENV) build *.egg-info

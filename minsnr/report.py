@@ -7,13 +7,18 @@ from __future__ import annotations
 
 import csv
 import math
+import os
+import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from .plans import check_profile
 
 # %% auto #0
-__all__ = ['TARGET_SYMBOLS', 'TARGET_NAMES', 'P_COLUMNS', 'QUICK_NOTE', 'set_style', 'log_axis', 'save_figure', 'claims_note',
-           'write_table']
+__all__ = ['TARGET_SYMBOLS', 'TARGET_NAMES', 'P_COLUMNS', 'QUICK_NOTE', 'NUMBER', 'CLAIMS', 'BLOCK', 'LINK', 'ELSEWHERE',
+           'set_style', 'log_axis', 'save_figure', 'claims_note', 'write_table', 'numbers', 'number_value',
+           'read_md_table', 'table_row', 'Claim', 'claims_block', 'table_block', 'generated', 'refresh_markdown',
+           'stale_numbers', 'unchecked_numbers', 'broken_links', 'readme_problems', 'refresh_readmes']
 
 # %% ../nbs/12_report.ipynb #d31463c6
 TARGET_SYMBOLS = {"x0": "x₀", "eps": "ε", "v": "v"}  # a target in figure titles and labels
@@ -97,3 +102,255 @@ def write_table(rows: list[dict], name: str, tables_dir, columns: list[str] | No
         md += ["", f"*{note}*"]
     (d / f"{name}.md").write_text("\n".join(md) + "\n")
     return d / f"{name}.csv", d / f"{name}.md"
+
+# %% ../nbs/12_report.ipynb #dbe0032b
+NUMBER = re.compile(r"(?<![\w.,])(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:e[-+]?\d+)?(?!\w)")
+
+
+def numbers(text: str) -> list[str]:
+    "The numbers a text shows, as written (a thousands comma kept; a sign or unit is not part of one)."
+    return NUMBER.findall(text)
+
+
+def number_value(s: str) -> float:
+    "A number as `numbers` finds it, as a float (2,753 and 2753 are one value; 0.039 and 0.0390 too)."
+    return float(s.replace(",", ""))
+
+
+def read_md_table(path) -> tuple[list[str], list[list[str]]]:
+    "The header and rows of a Markdown table file (as `write_table` writes one), every cell as the table displays it."
+    lines = [l for l in Path(path).read_text().splitlines() if l.startswith("|")]
+    if len(lines) < 2:
+        raise ValueError(f"{path}: no Markdown table")
+    cells = lambda l: [c.strip() for c in l.strip()[1:-1].split("|")]
+    return cells(lines[0]), [cells(l) for l in lines[2:]]
+
+
+def table_row(path, row) -> dict:
+    """The row of a Markdown table whose first cell is `row` (a str), or whose cells match every item of `row` (a dict
+    column -> text), as a dict column -> cell; an error names the table when none or several match."""
+    header, rows = read_md_table(path)
+    want = row if isinstance(row, dict) else {header[0]: row}
+    missing = [c for c in want if c not in header]
+    if missing:
+        raise KeyError(f"{path}: no column {missing[0]!r} (columns: {header})")
+    hits = [dict(zip(header, r)) for r in rows if all(r[header.index(c)] == v for c, v in want.items())]
+    if len(hits) != 1:
+        raise KeyError(f"{path}: {len(hits)} rows match {want} (need exactly one)")
+    return hits[0]
+
+# %% ../nbs/12_report.ipynb #987cd0b1
+@dataclass(frozen=True)
+class Claim:
+    "One row of the README's claims table: where in `results/tables/` the paper's side and ours are displayed."
+    experiment: str          # what the row reproduces, e.g. "Fig. 1/5"
+    notebook: str            # the experiment notebook's stem (its executed copy in results/executed/gpu/ is linked)
+    table: str               # the table's stem in results/tables/
+    row: str | dict          # the row: its first cell, or {column: cell} for several
+    paper: str               # the column with the paper's side
+    ours: tuple = ("ours",)  # the column(s) with ours (several are joined, each after its column's name)
+    claim: str | None = None # the claim as shown (default: the row's first cell)
+
+
+CLAIMS = (
+    Claim("Fig. 1/5, x0", "fig5_long_convergence", "fig5long_claims_gpu", "Min-SNR-5 converges fastest (x0-prediction)",
+          "paper", ("short protocol (several training seeds)", "long runs (one seed each)")),
+    Claim("Fig. 1/5, x0", "fig5_long_convergence", "fig5long_verdict_gpu", "speed-up as the threshold falls", "paper",
+          claim="Min-SNR-5's speed-up over constant weighting, x0-prediction (long runs)"),
+    Claim("Fig. 1/5, ε", "fig5_long_convergence", "fig5long_claims_gpu", "Min-SNR-5 converges fastest (eps-prediction)",
+          "paper", ("short protocol (several training seeds)", "long runs (one seed each)")),
+    Claim("Fig. 1/5, v", "fig5_long_convergence", "fig5long_claims_gpu", "Min-SNR-5 converges fastest (v-prediction)",
+          "paper", ("short protocol (several training seeds)", "long runs (one seed each)")),
+    Claim("Fig. 1/5", "fig5_convergence", "fig5_claims_gpu", "SNR weighting is the worst for x0", "paper"),
+    Claim("Fig. 1/5", "fig5_convergence", "fig5_claims_gpu", "ε-prediction with Const diverges", "paper"),
+    Claim("Table 2", "table2_gamma", "table2_verdict_gpu", "best γ, x₀-prediction", "paper"),
+    Claim("Table 2", "table2_gamma", "table2_verdict_gpu", "best γ, ε-prediction", "paper"),
+    Claim("Table 2", "table2_gamma", "table2_verdict_gpu", "best γ, v-prediction", "paper"),
+    Claim("Table 2", "table2_gamma", "table2_verdict_gpu", "minor variations for γ < 20, x₀-prediction", "paper"),
+    Claim("Fig. 9 (EDM)", "fig9_edm", "fig9_verdict_gpu", "which is ahead at 6,000 iterations?", "paper",
+          claim="EDM × min(SNR, 5)/SNR ahead of EDM's own weighting at 6,000 iterations? (4 seeds each)"),
+    Claim("Fig. 9 (EDM)", "fig9_edm", "fig9_verdict_gpu", "long protocol (one run each)", "paper",
+          claim="the same over 24,000 iterations (one run each)"),
+    Claim("Table 1 (UNet)", "table1_table3_unet", "table1_table3_verdict_gpu", {"setting": "UNet, x0"}, "paper",
+          claim="UNet, x0: Min-SNR-5 lower than Const at 6,000 it.?"),
+    Claim("Table 1 (UNet)", "table1_table3_unet", "table1_table3_verdict_gpu", {"setting": "UNet, eps"}, "paper",
+          claim="UNet, ε: Min-SNR-5 lower than SNR at 6,000 it.?"),
+    Claim("Table 3 (unconditional)", "table1_table3_unet", "table1_table3_verdict_gpu",
+          {"setting": "unet_s, unconditional"}, "paper", claim="UNet, unconditional: which weighting ends lower?"),
+    Claim("Table 3 (unconditional)", "table1_table3_unet", "table1_table3_verdict_gpu",
+          {"setting": "vit_s_2, unconditional"}, "paper", claim="ViT-S/2, unconditional: which weighting ends lower?"),
+    Claim("Fig. 6", "fig6_bin_mse", "fig6_claims_gpu", "Min-SNR-5 low in t ∈ [800, 900)", "paper"),
+    Claim("Fig. 2", "fig2_finetune_ranges", "fig2_claims_gpu", "[100, 200)", "paper: own and near improve, far worsen",
+          ("ours", "own range (%)", "neighbours (%)", "ranges ≥ 3 away (%)"),
+          claim="fine-tuning on t ∈ [100, 200) improves it and its neighbours, worsens far ranges"),
+    Claim("Fig. 3", "fig3_ugd_samples", "fig3_claims_gpu", "UGD weights from few samples are unstable, and settle with more",
+          "paper"),
+    Claim("Fig. 4", "fig4_pareto_objective", "fig4_claims_gpu", "500", "paper: Min-SNR closest among fixed",
+          ("ours: closest fixed", "order (low → high)"),
+          claim="Min-SNR-5 the closest fixed weighting to the Pareto optimum (Eq. 11) at 500 iterations"),
+    Claim("latent space", "latent_space", "latent_verdict_gpu",
+          "Min-SNR-5 helps more in latents than in pixels, x₀-prediction (vs Const)", "paper"),
+    Claim("latent space", "latent_space", "latent_verdict_gpu",
+          "Min-SNR-5 helps more in latents than in pixels, v-prediction (vs SNR)", "paper"),
+    Claim("later weightings", "beyond_weightings", "later_verdict_gpu", "best weighting, x₀-prediction", "paper"),
+    Claim("later weightings", "beyond_weightings", "later_verdict_gpu", "best weighting, v-prediction", "paper"),
+)
+
+
+def _link(target: Path, base: Path) -> str:
+    return Path(os.path.relpath(target, base)).as_posix()
+
+
+def claims_block(root, base=None, claims=None) -> str:
+    """The claims table as Markdown: per claim the paper's side and ours, each cell copied as displayed from its table
+    in `root`/results/tables/, with links (relative to the folder `base`, default `root`) to the table and to the
+    experiment notebook's executed copy."""
+    root = Path(root); base = Path(base or root); claims = CLAIMS if claims is None else claims
+    out = ["| experiment | claim | the paper | ours | table |", "|---|---|---|---|---|"]
+    for c in claims:
+        path = root / "results" / "tables" / f"{c.table}.md"
+        r = table_row(path, c.row)
+        missing = [k for k in (c.paper, *c.ours) if k not in r]
+        if missing:
+            raise KeyError(f"{path}: no column {missing[0]!r}")
+        ours = r[c.ours[0]] if len(c.ours) == 1 else "; ".join(f"{k}: {r[k]}" for k in c.ours)
+        nb = root / "results" / "executed" / "gpu" / f"{c.notebook}.ipynb"
+        claim = c.claim or next(iter(r.values()))
+        cells = [f"[{c.experiment}]({_link(nb, base)})", claim, r[c.paper] or "–", ours or "–",
+                 f"[{c.table}]({_link(path, base)})"]
+        out.append("| " + " | ".join(x.replace("|", "\\|") for x in cells) + " |")
+    return "\n".join(out)
+
+# %% ../nbs/12_report.ipynb #c233fa32
+def table_block(table: str, root, base=None) -> str:
+    "A results table embedded as displayed (`results/tables/<table>.md`), with a link to it and to its CSV."
+    root = Path(root); base = Path(base or root)
+    path = root / "results" / "tables" / f"{table}.md"
+    read_md_table(path)
+    links = f"[`{table}.md`]({_link(path, base)})"
+    if path.with_suffix(".csv").exists():
+        links += f", [CSV]({_link(path.with_suffix('.csv'), base)})"
+    return path.read_text().strip() + f"\n\n<sub>generated from {links}</sub>"
+
+
+BLOCK = re.compile(r"<!-- BEGIN generated: (?P<name>[^>]+?) -->\n(?P<body>.*?)\n?<!-- END generated -->", re.S)
+
+
+def generated(name: str, root, base=None) -> str:
+    "The text of a generated block by name: `claims` (`claims_block`) or `table <stem>` (`table_block`)."
+    if name == "claims":
+        return claims_block(root, base)
+    if name.startswith("table "):
+        return table_block(name[len("table "):].strip(), root, base)
+    raise ValueError(f"unknown generated block {name!r} (claims, or table <stem of a results/tables file>)")
+
+
+def refresh_markdown(text: str, root, base=None) -> str:
+    "`text` with every generated block (between its BEGIN and END markers) written anew from the tables."
+    return BLOCK.sub(lambda m: f"<!-- BEGIN generated: {m.group('name')} -->\n{generated(m.group('name'), root, base)}"
+                               "\n<!-- END generated -->", text)
+
+
+LINK = re.compile(r"\]\((?P<url>[^)\s]+)\)")
+
+
+def _tables_in(text: str, base: Path, root: Path) -> list[Path]:
+    "The files of `root`/results/tables/ that the Markdown links of `text` (written in the folder `base`) point at."
+    tables = (root / "results" / "tables").resolve()
+    found = []
+    for m in LINK.finditer(text):
+        p = (base / m.group("url").partition("#")[0]).resolve()
+        if p.suffix == ".md" and p.parent == tables and p not in found:
+            found.append(p)
+    return found
+
+
+def stale_numbers(text: str, root, base=None, doc: str = "the document") -> list[str]:
+    """Each number a generated block of `text` shows that differs from its table: one message per number, naming it,
+    the table it should come from and what that table gives; empty when every block is up to date."""
+    root = Path(root); base = Path(base or root)
+    problems = []
+    for m in BLOCK.finditer(text):
+        name, old = m.group("name"), m.group("body").splitlines()
+        new = generated(name, root, base).splitlines()
+        if len(old) != len(new):
+            problems.append(f"{doc}: generated block {name!r} has {len(old)} lines, its tables give {len(new)}")
+        for o, n in zip(old, new):
+            if o == n:
+                continue
+            tables = _tables_in(n, base, root) or _tables_in(o, base, root)
+            if name.startswith("table "):
+                tables = [root / "results" / "tables" / f"{name[len('table '):].strip()}.md"]
+            where = ", ".join(_link(t, root) for t in tables) or f"block {name!r}"
+            fresh = numbers(n)
+            wrong = [x for x in numbers(o) if x not in fresh] or [None]
+            for x in wrong:
+                problems.append(f"{doc}: {x if x is not None else 'text'} in block {name!r} differs from {where}"
+                                f" (row now: {n[:160]})")
+    return problems
+
+# %% ../nbs/12_report.ipynb #1c51ee37
+ELSEWHERE = re.compile(r"<!-- elsewhere: (?P<numbers>[^(>]*?)\s*(?:\((?P<why>[^)]*)\))?\s*-->")
+
+
+def _chunks(text: str) -> list[str]:
+    """Paragraphs, list items and tables of Markdown (an HTML comment belongs to the block it is in), outside generated
+    blocks and fenced code."""
+    text = re.sub(r"^```.*?^```", "", BLOCK.sub("", text), flags=re.S | re.M)
+    return [item for block in re.split(r"\n\s*\n", text) for item in re.split(r"\n(?=- )", block) if item.strip()]
+
+
+def unchecked_numbers(text: str, root, base=None, doc: str = "the document") -> list[str]:
+    """Each measured number (one with a decimal point) in a paragraph, list item or table of `text` that is in none of
+    the tables of `results/tables/` that the paragraph links, as they display it (0.039 and 0.0390 are one value; 0.30
+    and 0.303 are not), or that stands in a paragraph linking no table at all. A number from elsewhere is named in its
+    paragraph, `<!-- elsewhere: 29.1 26.8 (a benchmark record) -->`; such a note naming a number the paragraph does not
+    show is reported too."""
+    root = Path(root); base = Path(base or root)
+    problems = []
+    for chunk in _chunks(text):
+        tables = _tables_in(chunk, base, root)
+        elsewhere = [x for m in ELSEWHERE.finditer(chunk) for x in m.group("numbers").split()]
+        prose = re.sub(r"<!--.*?-->", "", chunk, flags=re.S)
+        prose = re.sub(r"\]\([^)]*\)|`[^`]*`", "]", prose)
+        shown = {number_value(x) for t in tables for x in numbers(t.read_text())}
+        where = ", ".join(_link(t, root) for t in tables)
+        found = numbers(prose)
+        for x in found:
+            if re.search(r"[.e]", x) and number_value(x) not in shown and x not in elsewhere:
+                problems.append(f"{doc}: {x} beside {where} is in none of them: «{chunk[:80]}…»" if tables else
+                                f"{doc}: {x} stands beside no table of results/tables/: «{chunk[:80]}…»")
+        for x in elsewhere:
+            if x not in found:
+                problems.append(f"{doc}: the note 'elsewhere: {x}' names a number its paragraph does not show: «{chunk[:80]}…»")
+    return problems
+
+
+def broken_links(text: str, base) -> list[str]:
+    "The relative links (Markdown and HTML src/href) of `text`, written in the folder `base`, whose file is missing."
+    urls = [m.group("url") for m in LINK.finditer(text)] + re.findall(r'(?:src|href)="([^"]+)"', text)
+    return [u for u in urls if not re.match(r"^([a-z]+:|#)", u) and not (Path(base) / u.partition("#")[0]).exists()]
+
+
+def readme_problems(root, docs=("README.md", "results/README.md")) -> list[str]:
+    """Everything wrong with the Markdown documents `docs` of the repository `root`: a number of a generated block that
+    differs from its table (`stale_numbers`), a measured number beside a table link that is not in it
+    (`unchecked_numbers`), a relative link to a missing file (`broken_links`)."""
+    root = Path(root); problems = []
+    for d in docs:
+        path = root / d; text = path.read_text()
+        problems += stale_numbers(text, root, path.parent, d)
+        problems += unchecked_numbers(text, root, path.parent, d)
+        problems += [f"{d}: broken link {u}" for u in broken_links(text, path.parent)]
+    return problems
+
+
+def refresh_readmes(root, docs=("README.md", "results/README.md")) -> list[Path]:
+    "Rewrite every generated block of the documents `docs` from `results/tables/` (`make readme`); returns those changed."
+    root = Path(root); changed = []
+    for d in docs:
+        path = root / d; old = path.read_text()
+        new = refresh_markdown(old, root, path.parent)
+        if new != old:
+            path.write_text(new); changed.append(path)
+    return changed

@@ -47,13 +47,17 @@ def _nb_title(path: Path) -> str:
 
 
 def site_pages(root: Path | None = None) -> list[Page]:
-    """The pages of the site of the repository `root`: the front page (README.md), the results page, one page per
+    """The pages of the site of the repository `root`: the front page (README.md), the results page (and
+    `results/README.md`, the results experiment by experiment, where there is one), one page per
     library notebook (`nbs/[0-9]*.ipynb`) and per experiment notebook (`nbs/experiments/*.ipynb`) from its executed
     copy, and the API reference. A library notebook without an executed copy is an error (run `make notebooks`)."""
     root = Path(root or repo_root())
     pages = [Page("index.html", "minsnr", "Home", root / "README.md", root / "README.md"),
              Page("results.html", "Results", "Results", None, root / "results" / "tables" / "index"),
              Page("api.html", "API reference", "Reference", None, root / "minsnr" / "index")]
+    findings = root / "results" / "README.md"
+    if findings.exists():
+        pages.insert(2, Page("findings.html", "Results, experiment by experiment", "Results", findings, findings))
     for nb in sorted((root / "nbs").glob("[0-9]*.ipynb")):
         copy = root / "results" / "executed" / "library" / nb.name
         if not copy.exists():
@@ -77,6 +81,8 @@ def site_path(target: Path, root: Path) -> str | None:
         return None
     if rel.as_posix() == "README.md":
         return "index.html"
+    if rel.as_posix() == "results/README.md":
+        return "findings.html"
     if target.suffix == ".ipynb":
         if parts[:1] == ("nbs",) and len(parts) == 2 or parts[:3] == ("results", "executed", "library"):
             return f"library/{target.stem}.html"
@@ -306,7 +312,7 @@ def build_site(out=None, root=None, progress: bool = True) -> Path:
     published: set = set()
     for page in tqdm(pages, desc="site pages", disable=not progress):
         nav = nav_html(pages, page)
-        if page.slug == "index.html":
+        if page.source is not None and page.source.suffix == ".md":
             text = wrap_page(render_markdown(page.source.read_text()), page.title, nav)
         elif page.slug == "results.html":
             text = wrap_page(results_body(root, published), page.title, nav)
