@@ -9,33 +9,29 @@ import copy
 import json
 import math
 import os
-import pickle
-import re
-import signal
-import threading
 import time
 import warnings
-from contextlib import contextmanager
 from pathlib import Path
 
 import torch
 import torch.distributed as dist
 from tqdm.auto import tqdm
 
-from .basics import patch_method, raise_disk_error, write_atomic
+from .basics import patch_method, write_atomic
 from .config import TrainConfig
 from .data import Batcher, load_dataset
 from .edm import EDMDenoiser, EDMLoss, sample_sigma
 from .metrics import eval_hook_from_config
 from .models import create_model, default_betas
 from .provenance import provenance
+from .runfiles import (CKPT_RE, LOGS, CheckpointError, RunLockedError, append_jsonl, checkpoint_files,
+                             load_checkpoint, lock_run, parse_jsonl, read_checkpoint, read_jsonl, set_aside_unreadable,
+                             signals_held)
 from .schedules import make_schedule
 from .weightings import WeightedLoss, bin_sums
 
 # %% auto #0
-__all__ = ['CKPT_RE', 'ZIP_MAGIC', 'LOGS', 'LOCK_FILE', 'Trainer', 'build_model', 'ema_decay', 'ema_start_weight',
-           'CheckpointError', 'read_checkpoint', 'load_checkpoint', 'signals_held', 'append_jsonl', 'read_jsonl',
-           'RunLockedError', 'lock_run', 'train', 'find_checkpoint', 'load_model']
+__all__ = ['Trainer', 'build_model', 'ema_decay', 'ema_start_weight', 'train', 'find_checkpoint', 'load_model']
 
 # %% ../nbs/05_trainer.ipynb #80b16255
 def _dist_env():
@@ -46,8 +42,6 @@ def _dist_env():
 def _finite_or_none(v: float):
     return v if math.isfinite(v) else None
 
-
-CKPT_RE = re.compile(r"step_(\d{8})\.pt$")
 
 
 class Trainer:
@@ -255,88 +249,6 @@ def train_step(self):
     self._steps_in_window += 1
     return out
 
-# %% ../nbs/05_trainer.ipynb #e5993ba0
-class CheckpointError(ValueError):
-    "A checkpoint file that cannot be read, or that is not a minsnr checkpoint."
-
-
-def _first_line(e: BaseException) -> str:
-    lines = [l.strip() for l in str(e).splitlines() if l.strip()]
-    return lines[0][:200] if lines else type(e).__name__
-
-
-ZIP_MAGIC = b"PK\x03\x04"  # torch.save writes a zip archive: every minsnr checkpoint starts with these bytes
-
-
-def read_checkpoint(path, map_location="cpu") -> dict:
-    """The state in one checkpoint file, verified; a `CheckpointError` naming the file and the reason if it is unusable.
-    Only tensors and plain values are unpickled (`weights_only`): a file holding anything else is not a minsnr
-    checkpoint, and the error never suggests loading it less safely."""
-    p = Path(path)
-    try:
-        with open(p, "rb") as f:
-            head = f.read(len(ZIP_MAGIC))
-    except OSError as e:
-        raise CheckpointError(f"checkpoint {p} is unreadable ({type(e).__name__}: {_first_line(e)})") from e
-    if not head:
-        raise CheckpointError(f"checkpoint {p} is unreadable (an empty file)")
-    if head != ZIP_MAGIC:
-        if CKPT_RE.search(p.name):  # named as the trainer names its checkpoints: one of ours, damaged
-            raise CheckpointError(f"checkpoint {p} is unreadable (not a zip archive: overwritten or cut short)")
-        raise CheckpointError(f"{p} is not a minsnr checkpoint (not a file written by torch.save; a run folder or "
-                              f"its checkpoints/step_XXXXXXXX.pt is)")
-    try:
-        state = torch.load(p, map_location=map_location, weights_only=True)
-    except pickle.UnpicklingError as e:  # objects beyond tensors and plain values: PyTorch's message advises an unsafe load
-        raise CheckpointError(f"{p} is not a minsnr checkpoint (it holds Python objects other than tensors and plain "
-                              f"values, which minsnr never writes)") from e
-    except Exception as e:  # noqa: BLE001 - truncated, garbage or vanished: the file is unusable either way
-        why = _first_line(e) if "weights_only" not in str(e) else "not loadable as tensors and plain values"
-        raise CheckpointError(f"checkpoint {p} is unreadable ({type(e).__name__}: {why})") from e
-    keys = ("format", "step", "config", "data_shape", "num_classes", "model", "ema", "opt")
-    if not isinstance(state, dict) or state.get("format") != 1 or not all(k in state for k in keys):
-        raise CheckpointError(f"checkpoint {p} is not a minsnr checkpoint (format 1 with {', '.join(keys)})")
-    m = CKPT_RE.search(p.name)
-    if m and state["step"] != int(m.group(1)):
-        raise CheckpointError(f"checkpoint {p} holds step {state['step']}, not the step its name says")
-    return state
-
-
-def _checkpoint_files(folder) -> list[Path]:
-    "The step_XXXXXXXX.pt files of a checkpoint folder, newest first."
-    return sorted((p for p in Path(folder).glob("step_*.pt") if CKPT_RE.search(p.name)), reverse=True)
-
-
-def _set_aside(p: Path, why: str):
-    "Rename an unusable checkpoint to <name>.unreadable, so that it is neither counted nor read again; warn."
-    try:
-        os.replace(p, p.with_name(p.name + ".unreadable"))
-    except FileNotFoundError:
-        return  # another process set it aside first
-    warnings.warn(f"{why}; set aside as {p.name}.unreadable")
-
-
-def load_checkpoint(path, map_location="cpu", set_aside: bool = False) -> tuple[Path, dict]:
-    """(file, verified state) of a checkpoint file, or of the newest readable checkpoint of a run folder. Unreadable
-    checkpoints of the folder are skipped with a warning; with `set_aside` (the trainer, which owns the folder) they
-    are also renamed to `<name>.unreadable`."""
-    p = Path(path)
-    if p.is_file():
-        return p, read_checkpoint(p, map_location)
-    d, bad = p / "checkpoints", []
-    for f in _checkpoint_files(d):
-        try:
-            return f, read_checkpoint(f, map_location)
-        except CheckpointError as e:
-            bad.append(f.name)
-            if set_aside:
-                _set_aside(f, str(e))
-            else:
-                warnings.warn(f"{e}; trying an older one")
-    if bad:
-        raise CheckpointError(f"no readable checkpoint in {d}: {', '.join(bad)} cannot be read")
-    raise FileNotFoundError(f"no checkpoints in {d} (checkpoints are not committed: train the run first)")
-
 # %% ../nbs/05_trainer.ipynb #084c17f5
 @patch_method(Trainer)
 def _reduce(self, v: torch.Tensor) -> torch.Tensor:
@@ -369,36 +281,6 @@ def _log(self) -> dict:
     self._reset_accumulators()
     return row
 
-# %% ../nbs/05_trainer.ipynb #cb594a11
-@contextmanager
-def signals_held(signums=(signal.SIGINT, signal.SIGTERM)):
-    """Hold `signums` for the length of the block and deliver the first that arrived once it ends (the handlers
-    in place before run then, so Ctrl-C still raises `KeyboardInterrupt`). Outside the main thread, where Python
-    cannot set handlers, the block runs as is."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    arrived = []
-    before = {s: signal.signal(s, lambda signum, frame: arrived.append(signum)) for s in signums}
-    try:
-        yield
-    finally:
-        for s, h in before.items():
-            signal.signal(s, h if h is not None else signal.SIG_DFL)
-        if arrived:
-            signal.raise_signal(arrived[0])
-
-
-def append_jsonl(path: Path, row: dict) -> None:
-    """Append `row` as one line of the log `path`; a failed write (a full disk) is one `OSError` naming the error and
-    the file. What it may leave, a torn last line, is set aside by the next resume (`read_jsonl`)."""
-    try:
-        with open(path, "a") as f:
-            f.write(json.dumps(row) + "\n")
-    except OSError as e:
-        raise_disk_error(e, f"cannot append to {path}", "a torn last line is set aside when the run is resumed")
-        raise
-
 # %% ../nbs/05_trainer.ipynb #7e1a0208
 @patch_method(Trainer)
 def _ckpt_dir(self) -> Path:
@@ -423,7 +305,7 @@ def checkpoint(self):
                          "keeps its earlier checkpoints; free space and resume")
         self._readable(path)  # verified now, so that it counts below (or is set aside)
         kept = 0
-        for old in _checkpoint_files(d):
+        for old in checkpoint_files(d):
             if kept >= self.cfg.keep_checkpoints:
                 old.unlink()
             elif self._readable(old):
@@ -441,7 +323,7 @@ def _readable(self, path: Path) -> bool:
         try:
             read_checkpoint(path)
         except CheckpointError as e:
-            _set_aside(path, str(e))
+            set_aside_unreadable(path, str(e))
             return False
         self._verified.add(key)
     return True
@@ -476,43 +358,6 @@ def _restore(self, state: dict):
     self.step = state["step"]
 
 
-LOGS = ("metrics.jsonl", "evals.jsonl")
-
-
-def _parse_jsonl(p: Path) -> tuple[list[dict], tuple[int, bytes] | None]:
-    """(rows, torn) of a .jsonl log: every line a JSON object with an integer 'step'. `torn` is (line number, bytes)
-    of a last line that has no newline at its end or does not parse (an append cut short by a crash or a full disk),
-    else None. Any other line that does not parse is a `ValueError` naming the file and the line."""
-    if not p.exists():
-        return [], None
-    lines, rows = p.read_bytes().split(b"\n"), []
-    tail = lines.pop()  # b"" when the file ends with a newline
-    if tail:
-        lines.append(tail)
-    for i, raw in enumerate(lines, 1):
-        try:
-            row = json.loads(raw)
-            if not isinstance(row, dict) or isinstance(row.get("step"), bool) or not isinstance(row.get("step"), int):
-                raise ValueError("not a JSON object with an integer 'step'")
-        except ValueError as e:  # JSONDecodeError and UnicodeDecodeError included
-            if i == len(lines) and (tail or raw.strip()):
-                return rows, (i, raw + (b"" if tail else b"\n"))
-            raise ValueError(f"{p} line {i} cannot be parsed ({e}): {raw[:80]!r}") from None
-        rows.append(row)
-    if tail:  # the last line parsed, but its newline is missing: the next append would run into it
-        return rows[:-1], (len(lines), tail)
-    return rows, None
-
-
-def read_jsonl(p) -> list[dict]:
-    """The rows of a run's .jsonl log ([] without the file). A torn last line (see `_parse_jsonl`) is left out with a
-    warning naming the file and the line; any other line that does not parse is a `ValueError` naming them."""
-    p = Path(p)
-    rows, torn = _parse_jsonl(p)
-    if torn:
-        warnings.warn(f"{p} line {torn[0]} is cut short or unreadable ({torn[1][:60]!r}); left out")
-    return rows
-
 
 @patch_method(Trainer)
 def _repair_logs(self):
@@ -520,7 +365,7 @@ def _repair_logs(self):
     checkpoint's step are written again by the resumed run, so at most those are lost."""
     for name in LOGS:
         p = self.out / name
-        rows, torn = _parse_jsonl(p)
+        rows, torn = parse_jsonl(p)
         if torn is None:
             continue
         with open(p.with_name(name + ".torn"), "ab") as f:
@@ -567,35 +412,6 @@ def _write_provenance(self, status: str, wall: float, started: str):
         (self.out / "provenance.json").write_text(json.dumps(provenance(extra), indent=1) + "\n")
 
 # %% ../nbs/05_trainer.ipynb #39a10002
-class RunLockedError(OSError):
-    "The run folder is held by another process (`lock_run`)."
-
-
-LOCK_FILE = "run.lock"
-
-
-def lock_run(out):
-    """Take the exclusive lock of run folder `out` for this process (an `flock` of `out/run.lock`, which then holds
-    this process's pid) and return the open file that is the lock: closing it, or the process ending in any way,
-    releases it. `RunLockedError` naming the folder and the holder's pid if another process holds it."""
-    import fcntl
-    out = Path(out); out.mkdir(parents=True, exist_ok=True)
-    f = open(out / LOCK_FILE, "a+")
-    try:
-        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        for _ in range(20):  # the holder writes its pid just after it takes the lock
-            f.seek(0); pid = f.read().strip()
-            if pid:
-                break
-            time.sleep(0.05)
-        f.close()
-        raise RunLockedError(f"run folder {out} is in use by another process (pid {pid or 'unknown'}, holding "
-                             f"{out / LOCK_FILE}); wait for it to end or stop it, then resume") from None
-    f.seek(0); f.truncate(); f.write(f"{os.getpid()}\n"); f.flush()
-    return f
-
-
 @patch_method(Trainer)
 def _check_config_file(self, state: dict):
     """Report a `config.json` that differs from the configuration being resumed (the checkpoint's, but for `steps`),
