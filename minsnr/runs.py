@@ -17,6 +17,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from .basics import did_you_mean
 from .plans import (GPU_RUNS_PER_GPU, LONG_RUNS_PER_GPU, LONG_WEIGHTINGS, ExperimentPaths, convergence_plan, experiment_paths, later_plan,
                           fig5_base, autoencoder_plan, latent_plan,
                           UNET_RUNS_PER_GPU, edm_plan, edm_seed_plan, gamma_plan, long_plan, seed_plan, uncond_plan,
@@ -26,35 +27,51 @@ from .trainer import TrainConfig, read_jsonl
 from .weightings import Weighting
 
 # %% auto #0
-__all__ = ['LOCATION_KEYS', 'FID_LADDER', 'run_state', 'SweepError', 'child_device', 'train_run', 'SweepStopped', 'check_plan',
-           'sweep', 'load_run', 'log_mean', 'steps_to_reach', 'pick_threshold', 'plan_runs', 'convergence_runs',
-           'eval_fids', 'seed_spread', 'measure_floor', 'short_floor', 'long_and_seed_runs', 'long_runs', 'gamma_runs',
-           'edm_runs', 'unet_runs', 'uncond_runs', 'later_runs', 'reconstruction_scores', 'latent_runs']
+__all__ = ['LOCATION_KEYS', 'FID_LADDER', 'read_json', 'config_differences', 'run_state', 'SweepError', 'child_device',
+           'train_run', 'SweepStopped', 'check_plan', 'sweep', 'load_run', 'log_mean', 'steps_to_reach',
+           'pick_threshold', 'plan_runs', 'convergence_runs', 'eval_fids', 'seed_spread', 'measure_floor',
+           'short_floor', 'long_and_seed_runs', 'long_runs', 'gamma_runs', 'edm_runs', 'unet_runs', 'uncond_runs',
+           'later_runs', 'reconstruction_scores', 'latent_runs']
 
 # %% ../nbs/10_runs.ipynb #d2a3ddb8
-def _read_json(p: Path):
+def read_json(p) -> dict | None:
+    """The JSON object in file `p`, or None where there is none (no file, unreadable, not JSON, as a file torn by a
+    crash mid-write is, or not an object): the files of a run folder are read while runs may be writing them."""
     try:
-        return json.loads(p.read_text())
-    except (OSError, json.JSONDecodeError):
+        d = json.loads(Path(p).read_text())
+    except (OSError, ValueError):  # ValueError: not JSON, or not UTF-8
         return None
+    return d if isinstance(d, dict) else None
 
 
 LOCATION_KEYS = ("data_root", "data_path", "autoencoder")  # where files live, not what is trained
 
 
+def config_differences(a: dict, b: dict, ignore=()) -> list[str]:
+    """The sorted keys in which two run configurations differ as a run folder saves them (through `TrainConfig`, so
+    defaults are filled in, and JSON, so a plan's tuple equals the list config.json gives back), but for where their
+    files live (`LOCATION_KEYS`) and the keys in `ignore`: whether a folder holds the run asked for."""
+    if isinstance(ignore, str) or not all(isinstance(k, str) for k in ignore):
+        raise ValueError(f"ignore={ignore!r}: a tuple of configuration keys, e.g. ('steps',)")
+    norm = lambda c: json.loads(json.dumps(TrainConfig.from_dict(c).to_dict()))  # tuples read back as lists
+    a, b = norm(a), norm(b)
+    if unknown := [k for k in ignore if k not in a]:
+        raise ValueError(f"ignore={tuple(ignore)!r}: {unknown} are not configuration keys; "
+                         f"{did_you_mean(unknown[0], a)}valid keys: {', '.join(a)}")
+    skip = {*LOCATION_KEYS, *ignore}
+    return sorted(k for k in a if k not in skip and a[k] != b[k])
+
+# %% ../nbs/10_runs.ipynb #0d727b8d
 def run_state(run_dir, config: dict | None = None) -> str:
     "'done', 'partial' or 'todo' for a run folder; with `config`, check the folder holds that run."
     d = Path(run_dir)
-    saved = _read_json(d / "config.json")
+    saved = read_json(d / "config.json")
     if config is not None and saved is not None:
-        as_saved = lambda c: json.loads(json.dumps(TrainConfig.from_dict(c).to_dict()))  # tuples read back as lists
-        want, have = as_saved(config), as_saved(saved)
-        diff = sorted(k for k in want if k not in ("steps", *LOCATION_KEYS) and want[k] != have[k])
-        if diff:
+        if diff := config_differences(config, saved, ignore=("steps",)):
             raise ValueError(f"{d} holds a run with another configuration (differs in {diff}); "
                              f"move it away or give the plan another name")
     steps = (config or saved or {}).get("steps")
-    prov = _read_json(d / "provenance.json") or {}
+    prov = read_json(d / "provenance.json") or {}
     if prov.get("status") == "diverged" or (prov.get("status") == "finished" and steps is not None
                                             and prov.get("steps_done", -1) >= steps):
         return "done"
@@ -371,11 +388,11 @@ def load_run(run_dir) -> dict:
     an append) is left out with a warning naming the file and the line; any other unreadable line is a `ValueError`
     naming them (`minsnr.trainer.read_jsonl`)."""
     d = Path(run_dir)
-    cfg = _read_json(d / "config.json")
+    cfg = read_json(d / "config.json")
     if cfg is None:
         raise FileNotFoundError(f"{d} is not a run folder (no readable config.json)")
     return {"name": d.name, "dir": d, "config": cfg, "metrics": read_jsonl(d / "metrics.jsonl"),
-            "evals": read_jsonl(d / "evals.jsonl"), "provenance": _read_json(d / "provenance.json") or {}}
+            "evals": read_jsonl(d / "evals.jsonl"), "provenance": read_json(d / "provenance.json") or {}}
 
 
 def log_mean(run: dict, key: str, last: int = 10, step: int | None = None):
@@ -455,7 +472,7 @@ def measure_floor(profile: str = "quick", out_dir=None, compute: bool = True, pr
     paths = experiment_paths(profile, out_dir)
     f = paths.root / "results" / "analysis" / f"floor_{profile}.json"
     if f.exists() or not compute:
-        return _read_json(f)
+        return read_json(f)
     ev = long_plan(profile)[0]["eval"]
     n = None if profile == "gpu" else ev["ref_n"]
     t0 = time.perf_counter()
@@ -476,7 +493,7 @@ def short_floor(profile: str = "quick", out_dir=None, evaluation: tuple[int, int
     ev = fig5_base(profile)["eval"]
     want = tuple(evaluation) if evaluation is not None else (ev["n"], ev["ref_n"])
     f = paths.runs / autoencoder_plan(profile)["name"] / "quality.json"
-    s = (_read_json(f) or {}).get("short")
+    s = (read_json(f) or {}).get("short")
     if not s or (s.get("images"), s.get("ref_images")) != want:
         return None
     return dict(fid=s["floor_fid"], kid=s.get("floor_kid"), n=s["images"], n_ref=s["ref_images"], source=str(f))
