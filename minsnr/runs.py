@@ -272,6 +272,7 @@ def _stop_on_signals() -> dict:
     return {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT)}
 
 
+# %% ../nbs/10_runs.ipynb #a3e1603e
 def check_plan(plan) -> list[dict]:
     """A plan checked whole, before any run is trained: every run a valid configuration (`TrainConfig.from_dict`,
     whose name check keeps each run folder inside the runs folder) with a name of its own. One `ValueError` names every
@@ -297,15 +298,10 @@ def check_plan(plan) -> list[dict]:
     return plan
 
 
-def sweep(plan: list[dict], runs_dir, gpus=None, per_gpu: int = 1, workers: int = 1, progress: bool = True,
-          poll: float = 1.0, env: dict | None = None, retries: int = 1,
-          fresh_process: bool | None = None) -> dict[str, str]:
-    """Train every run of `plan` that is not done into runs_dir/<name>; returns {name: finished|diverged|skipped}, with
-    ' (retry k)' after the outcome of a run that failed k times before. A failed run goes back to the end of the queue
-    up to `retries` times and resumes from its newest checkpoint. `fresh_process`: every run in a process of its own
-    (True), or each CPU slot a worker that trains its runs one after another (False); None: True on GPUs, False on
-    the CPU. The plan is checked whole first (`check_plan`). SIGTERM or SIGINT (Ctrl-C) stops every run it started
-    (each keeps its last checkpoint) and raises `SweepStopped`."""
+# %% ../nbs/10_runs.ipynb #c5febc2a
+def _sweep_setup(plan, runs_dir, gpus, per_gpu, workers, retries, fresh_process):
+    """`sweep`'s arguments checked (the plan whole, before anything is made) and what it starts from: (runs folder,
+    slots, fresh_process, the runs still to train, {name: 'skipped'} of those done)."""
     if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
         raise ValueError(f"retries={retries!r}: how often a failed run is started again, an integer >= 0")
     check_plan(plan)
@@ -317,12 +313,50 @@ def sweep(plan: list[dict], runs_dir, gpus=None, per_gpu: int = 1, workers: int 
         raise ValueError(f"fresh_process={fresh_process!r}: True, False or None (True on GPUs, False on the CPU)")
     todo, result = [], {}
     for cfg in plan:
-        d = runs_dir / cfg["name"]
-        state = run_state(d, cfg)
-        if state == "done":
+        if run_state(runs_dir / cfg["name"], cfg) == "done":
             result[cfg["name"]] = "skipped"
         else:
             todo.append(cfg)
+    return runs_dir, slots, fresh_process, todo, result
+
+
+def _outcome(name: str, rc: int, tries: dict, retries: int, log: Path, progress: bool) -> str | None:
+    """The outcome of run `name` whose process ended with exit status `rc` ('finished', 'diverged', 'failed (exit
+    rc)', with ' (retry k)' after k earlier failures), or None where it is to be started again (`tries` counts them;
+    the note goes to its log)."""
+    outcome = {0: "finished", 3: "diverged"}.get(rc, f"failed (exit {rc})")
+    tries[name] = tries.get(name, 0) + 1
+    if outcome.startswith("failed") and tries[name] <= retries:
+        note = (f"[sweep] {name} {outcome}; starting it again from its newest checkpoint "
+                f"(retry {tries[name]} of {retries})")
+        with open(log, "a") as f:
+            f.write(note + "\n")
+        if progress:
+            tqdm.write(note)
+        return None
+    return outcome + (f" (retry {tries[name] - 1})" if tries[name] > 1 else "")
+
+
+def _raise_failed(result: dict, planned: int, runs_dir: Path) -> None:
+    "One `SweepError` naming every failed run of a sweep with the end of its log."
+    failed = {k: v for k, v in result.items() if v.startswith("failed")}
+    if failed:
+        msg = "; ".join(f"{k}: {v}; log {runs_dir / k / 'train.log'}:\n{_log_tail(runs_dir / k / 'train.log')}"
+                        for k, v in failed.items())
+        raise SweepError(f"{len(failed)} of {planned} runs failed: {msg}")
+
+# %% ../nbs/10_runs.ipynb #11a67cea
+def sweep(plan: list[dict], runs_dir, gpus=None, per_gpu: int = 1, workers: int = 1, progress: bool = True,
+          poll: float = 1.0, env: dict | None = None, retries: int = 1,
+          fresh_process: bool | None = None) -> dict[str, str]:
+    """Train every run of `plan` that is not done into runs_dir/<name>; returns {name: finished|diverged|skipped}, with
+    ' (retry k)' after the outcome of a run that failed k times before. A failed run goes back to the end of the queue
+    up to `retries` times and resumes from its newest checkpoint. `fresh_process`: every run in a process of its own
+    (True), or each CPU slot a worker that trains its runs one after another (False); None: True on GPUs, False on
+    the CPU. The plan is checked whole first (`check_plan`). SIGTERM or SIGINT (Ctrl-C) stops every run it started
+    (each keeps its last checkpoint) and raises `SweepStopped`."""
+    runs_dir, slots, fresh_process, todo, result = _sweep_setup(plan, runs_dir, gpus, per_gpu, workers, retries,
+                                                                fresh_process)
     total = sum(c["steps"] for c in todo)
     bar = tqdm(total=total, disable=not progress or not todo, unit="step", desc=f"sweep ({len(todo)} runs)",
                dynamic_ncols=True)
@@ -353,18 +387,11 @@ def sweep(plan: list[dict], runs_dir, gpus=None, per_gpu: int = 1, workers: int 
                         log.close()
                     if not fresh_process and rc not in (0, 3):  # the failed run ended its worker: let it go
                         pool.pop(slot).close()
-                    outcome = {0: "finished", 3: "diverged"}.get(rc, f"failed (exit {rc})")
-                    tries[name] = tries.get(name, 0) + 1
-                    if outcome.startswith("failed") and tries[name] <= retries:
-                        note = (f"[sweep] {name} {outcome}; starting it again from its newest checkpoint "
-                                f"(retry {tries[name]} of {retries})")
-                        with open(runs_dir / name / "train.log", "a") as f:
-                            f.write(note + "\n")
-                        if progress:
-                            tqdm.write(note)
-                        queue.append(cfg)
-                        continue
-                    result[name] = outcome + (f" (retry {tries[name] - 1})" if tries[name] > 1 else "")
+                    outcome = _outcome(name, rc, tries, retries, runs_dir / name / "train.log", progress)
+                    if outcome is None:
+                        queue.append(cfg)  # a retry, at the end of the queue
+                    else:
+                        result[name] = outcome
             bar.update(steps_done() - bar.n)
     except BaseException:  # Ctrl-C, SIGTERM or an error here: no run is left behind
         _stop_all(list({id(p): p for p in [p for p, *_ in running.values()] + list(pool.values())}.values()))
@@ -375,11 +402,7 @@ def sweep(plan: list[dict], runs_dir, gpus=None, per_gpu: int = 1, workers: int 
             w.close()
         for sig, h in handlers.items():
             signal.signal(sig, h)
-    failed = {k: v for k, v in result.items() if v.startswith("failed")}
-    if failed:
-        msg = "; ".join(f"{k}: {v}; log {runs_dir / k / 'train.log'}:\n{_log_tail(runs_dir / k / 'train.log')}"
-                        for k, v in failed.items())
-        raise SweepError(f"{len(failed)} of {len(plan)} runs failed: {msg}")
+    _raise_failed(result, len(plan), runs_dir)
     return result
 
 # %% ../nbs/10_runs.ipynb #aa14090e
