@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from .basics import cuda_sync, did_you_mean, patch_method, write_atomic
 from .data import DataError, _data_home, load_dataset
 
 # %% auto #0
@@ -85,10 +86,7 @@ def convert_fid_helper_inception(ts_path, out_path) -> Path:
     out["fc.bias"] = torch.full((1008,), float("nan"))
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.with_suffix(".tmp")
-    torch.save(out, tmp)
-    os.replace(tmp, out_path)
-    return out_path
+    return write_atomic(out_path, lambda f: torch.save(out, f))
 
 # %% ../nbs/07_metrics.ipynb #7952015b
 def fetch_fid_helper_torchscript(dest_dir) -> Path:
@@ -140,6 +138,7 @@ def check_images(x, what: str = "images", min_side: int = 0) -> torch.Tensor:
     return x.cpu()
 
 
+# %% ../nbs/07_metrics.ipynb #4d3ea0cd
 INCEPTION_PRECISIONS = ("fp32", "tf32", "bf16")
 
 
@@ -230,6 +229,7 @@ def kid_from_features(f1, f2, subset_size: int = 1000, subsets: int = 100, seed:
     return r["kernel_inception_distance_mean"], r["kernel_inception_distance_std"]
 
 
+# %% ../nbs/07_metrics.ipynb #d3252b91
 _KID_INDEX_CACHE = {}
 
 
@@ -315,8 +315,7 @@ def reference_features(name: str = "fashion_mnist", split: str = "train", n: int
     feats = ext(data.pixels(), progress=progress)  # padded as the trainer serves them
     if cache:
         f.parent.mkdir(parents=True, exist_ok=True)
-        tmp = f.with_suffix(f".{os.getpid()}.tmp")  # several processes may fill the cache at once
-        torch.save(feats, tmp); os.replace(tmp, f)
+        write_atomic(f, lambda fh: torch.save(feats, fh), unique=True)  # several processes may fill the cache at once
     return feats
 
 
@@ -394,11 +393,6 @@ def save_grid(images, path, nrow: int | None = None) -> Path:
     return path
 
 # %% ../nbs/07_metrics.ipynb #7e1a0401
-def _sync(device):
-    if torch.device(device).type == "cuda":
-        torch.cuda.synchronize(device)
-
-
 def evaluate_model(model, schedule, target: str, shape, reference: FIDReference, extractor: InceptionFeatures,
                    n: int = 1000, num_classes: int = 0, sampler: str = "edm_heun", steps: int = 30,
                    cfg_scale: float = 1.0, guidance_interval=None, batch_size: int = 500, seed: int = 0,
@@ -411,7 +405,7 @@ def evaluate_model(model, schedule, target: str, shape, reference: FIDReference,
     from minsnr.sampler import _device, sample, to_uint8
     device = _device(model, None, device)
     labels = torch.arange(n) % num_classes if num_classes else None
-    _sync(device); t0 = time.perf_counter()
+    cuda_sync(device); t0 = time.perf_counter()
     with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
         x, nfe = sample(model, schedule, n, shape, target, sampler, steps, labels, cfg_scale, batch_size, seed, device,
                         progress=False, return_nfe=True, guidance_interval=guidance_interval)
@@ -425,7 +419,7 @@ def evaluate_model(model, schedule, target: str, shape, reference: FIDReference,
         feats = extractor(u8, batch_size=feature_batch)
         t2 = time.perf_counter()
         res = reference.score(feats, kid=False)
-        _sync(reference.device); t3 = time.perf_counter()
+        cuda_sync(reference.device); t3 = time.perf_counter()
         if kid:
             res["kid_mean"], res["kid_std"] = reference.kid(feats, kid_backend)
         parts = {"feature_s": round(t2 - t1, 2), "fid_s": round(t3 - t2, 2), "kid_s": round(time.perf_counter() - t3, 2)}
@@ -492,6 +486,46 @@ def _extractor(device, precision: str) -> InceptionFeatures:
     return _once(("inception", str(device), precision), lambda: InceptionFeatures(device, precision=precision))
 
 
+def _check_eval_options(compile_mode, inception_precision, kid_backend, gram_samples) -> None:
+    "`make_eval_hook`'s settings for compile, Inception, KID and the Gram matrix, each bad one named with the valid ones."
+    if compile_mode not in _COMPILE_MODES:
+        raise ValueError(f"compile_mode {compile_mode!r}: valid modes: {', '.join(map(repr, _COMPILE_MODES))}")
+    if inception_precision not in INCEPTION_PRECISIONS:
+        raise ValueError(f"inception_precision {inception_precision!r}: valid: {', '.join(INCEPTION_PRECISIONS)}")
+    if kid_backend not in ("torch", "torch-fidelity"):
+        raise ValueError(f"kid_backend {kid_backend!r}: valid backends: torch, torch-fidelity")
+    if isinstance(gram_samples, bool) or not isinstance(gram_samples, int) or gram_samples < 0 or gram_samples % 2:
+        raise ValueError(f"gram_samples={gram_samples!r}: samples per timestep range, an even integer >= 0 (0: no Gram "
+                         f"matrix; even: two halves give the unbiased estimate)")
+
+# %% ../nbs/07_metrics.ipynb #0bdfdded
+def _eval_reference(cfg, device, n_ref) -> FIDReference:
+    "The FID reference of a run's configuration: `n_ref` of its training images (None: all), once per process."
+    def make():  # the reference's features in TF32, as every evaluation's so far, whatever the samples' precision
+        ext = _extractor(device, "tf32")
+        if cfg.autoencoder:  # a latent run: its samples are decoded and scored against the autoencoder's images
+            from minsnr.autoencoder import pixel_source
+            name, size = pixel_source(cfg.autoencoder)
+            feats = reference_features(name, "train", n_ref, size, ext, progress=False, root=cfg.data_root)
+        else:
+            feats = reference_features(cfg.data, "train", n_ref, cfg.image_size, ext, progress=False,
+                                       root=cfg.data_root, path=cfg.data_path)
+        return FIDReference(feats, device)
+    return _once(("ref", cfg.data, cfg.data_root, cfg.data_path, cfg.autoencoder, cfg.image_size, n_ref, str(device)),
+                 make)
+
+
+class _EvalHook:
+    "The evaluation hook `make_eval_hook` returns; `hook(trainer, step)` evaluates (below, one method per cell)."
+
+    def __init__(self, settings: dict):
+        self.settings, self.state = dict(settings), {}
+        vars(self).update(settings)
+
+    def __repr__(self) -> str:
+        return f"make_eval_hook({', '.join(f'{k}={v!r}' for k, v in self.settings.items())})"
+
+
 def make_eval_hook(n: int = 1000, sampler: str = "edm_heun", steps: int = 30, cfg_scale: float = 1.0,
                    guidance_interval=None, batch_size: int = 500, seed: int = 0, grid: int = 64, ref_n: int | None = None,
                    use_ema: bool = True, kid: bool = True, noise_seeds=(), compile: bool = False,
@@ -508,96 +542,93 @@ def make_eval_hook(n: int = 1000, sampler: str = "edm_heun", steps: int = 30, cf
     objective follows). `compile_mode`: torch.compile's mode for the sampling network ("reduce-overhead": CUDA graphs
     at each batch size). `inception_precision`: `InceptionFeatures`' precision on a GPU. `kid_backend`: "torch"
     (`kid_torch`, on the device) or "torch-fidelity" (numpy on the CPU), the same subsets and estimator."""
+    settings = dict(locals())  # the keywords above, and nothing else yet
     _check_hook_args(n, seed, noise_seeds, final_variants)
-    if compile_mode not in _COMPILE_MODES:
-        raise ValueError(f"compile_mode {compile_mode!r}: valid modes: {', '.join(map(repr, _COMPILE_MODES))}")
-    if inception_precision not in INCEPTION_PRECISIONS:
-        raise ValueError(f"inception_precision {inception_precision!r}: valid: {', '.join(INCEPTION_PRECISIONS)}")
-    if kid_backend not in ("torch", "torch-fidelity"):
-        raise ValueError(f"kid_backend {kid_backend!r}: valid backends: torch, torch-fidelity")
-    if isinstance(gram_samples, bool) or not isinstance(gram_samples, int) or gram_samples < 0 or gram_samples % 2:
-        raise ValueError(f"gram_samples={gram_samples!r}: samples per timestep range, an even integer >= 0 (0: no Gram "
-                         f"matrix; even: two halves give the unbiased estimate)")
-    state = {}
+    _check_eval_options(compile_mode, inception_precision, kid_backend, gram_samples)
+    return _EvalHook(settings)
 
-    def reference(cfg, device, n_ref):  # one FIDReference per reference, built when this process first needs it
-        def make():  # the reference's features in TF32, as every evaluation's so far, whatever the samples' precision
-            ext = _extractor(device, "tf32")
-            if cfg.autoencoder:  # a latent run: its samples are decoded and scored against the autoencoder's images
-                from minsnr.autoencoder import pixel_source
-                name, size = pixel_source(cfg.autoencoder)
-                feats = reference_features(name, "train", n_ref, size, ext, progress=False, root=cfg.data_root)
-            else:
-                feats = reference_features(cfg.data, "train", n_ref, cfg.image_size, ext, progress=False,
-                                           root=cfg.data_root, path=cfg.data_path)
-            return FIDReference(feats, device)
-        return _once(("ref", cfg.data, cfg.data_root, cfg.data_path, cfg.autoencoder, cfg.image_size, n_ref, str(device)),
-                     make)
+# %% ../nbs/07_metrics.ipynb #55ed020b
+@patch_method(_EvalHook)
+def decoder(self, trainer):
+    "A latent run's decoder, loaded once (None for a pixel run)."
+    if trainer.cfg.autoencoder and "decode" not in self.state:
+        from minsnr.autoencoder import latent_decoder
+        self.state["decode"] = latent_decoder(trainer.cfg.autoencoder, trainer.device)
+    return self.state.get("decode")
 
-    def decoder(trainer):  # a latent run's decoder, loaded once
-        if trainer.cfg.autoencoder and "decode" not in state:
-            from minsnr.autoencoder import latent_decoder
-            state["decode"] = latent_decoder(trainer.cfg.autoencoder, trainer.device)
-        return state.get("decode")
 
-    def run(trainer, s, scale=cfg_scale, interval=guidance_interval, n=n, n_ref=ref_n):
-        model = trainer.ema if use_ema else trainer.model
-        if compile and "net" not in state:
-            state["net"] = torch.compile(model, mode=compile_mode)
-        was_training = model.training
-        model.eval()
-        args = (trainer.schedule, trainer.cfg.target, trainer.data.shape, reference(trainer.cfg, trainer.device, n_ref),
-                state["ext"], n, trainer.num_classes,
-                sampler, steps, scale, interval, batch_size, s, trainer.amp, kid, feature_batch, trainer.device,
-                decoder(trainer), kid_backend)
-        try:
-            if compile and not state.get("compile_failed"):
-                try:
-                    return evaluate_model(state["net"], *args)
-                except Exception as e:  # noqa: BLE001 - a compiler failure must not end a long run: sample eagerly
-                    state["compile_failed"] = f"{type(e).__name__}: {str(e)[:200]}"
-                    warnings.warn(f"compiled sampling failed ({state['compile_failed']}); sampling without compile")
-            return evaluate_model(model, *args)
-        finally:
-            model.train(was_training)
+@patch_method(_EvalHook)
+def evaluate(self, trainer, seed: int, variant: dict | None = None):
+    """(uint8 samples, row) of one evaluation of `trainer`'s network with noise `seed`; `variant`: a final variant,
+    whose keys (`VARIANT_KEYS`) replace the hook's `cfg_scale`, `guidance_interval`, `n` and `ref_n`."""
+    v = variant or {}
+    scale, interval = v.get("cfg_scale", self.cfg_scale), v.get("guidance_interval", self.guidance_interval)
+    n, n_ref = v.get("n", self.n), v.get("ref_n", self.ref_n)
+    if "ext" not in self.state:
+        self.state["ext"] = _extractor(trainer.device, self.inception_precision)
+    model = trainer.ema if self.use_ema else trainer.model
+    if self.compile and "net" not in self.state:
+        self.state["net"] = torch.compile(model, mode=self.compile_mode)
+    was_training = model.training
+    model.eval()
+    args = (trainer.schedule, trainer.cfg.target, trainer.data.shape, _eval_reference(trainer.cfg, trainer.device, n_ref),
+            self.state["ext"], n, trainer.num_classes, self.sampler, self.steps, scale, interval, self.batch_size, seed,
+            trainer.amp, self.kid, self.feature_batch, trainer.device, self.decoder(trainer), self.kid_backend)
+    try:
+        if self.compile and not self.state.get("compile_failed"):
+            try:
+                return evaluate_model(self.state["net"], *args)
+            except Exception as e:  # noqa: BLE001 - a compiler failure must not end a long run: sample eagerly
+                self.state["compile_failed"] = f"{type(e).__name__}: {str(e)[:200]}"
+                warnings.warn(f"compiled sampling failed ({self.state['compile_failed']}); sampling without compile")
+        return evaluate_model(model, *args)
+    finally:
+        model.train(was_training)
 
-    def hook(trainer, step):
-        t0 = time.perf_counter()
-        cfg = trainer.cfg
-        if "ext" not in state:
-            state["ext"] = _extractor(trainer.device, inception_precision)
-        u8, res = run(trainer, seed)
-        if grid:
-            save_grid(u8[:grid], trainer.out / "grids" / f"step_{step:08d}.png")
-        if state.get("compile_failed"):
-            res["compile_failed"] = state["compile_failed"]
-        row = {**res, "sampler": sampler, "steps": steps, "cfg_scale": cfg_scale,
-               "guidance_interval": list(guidance_interval) if guidance_interval else None, "ema": use_ema, "seed": seed}
-        if gram_samples:
-            row.update({k: v.tolist() for k, v in record_gram(trainer, step, gram_samples, gram_batch).items()})
-        if step == cfg.steps:
-            if noise_seeds:
-                row["fid_seeds"] = {str(s): run(trainer, s)[1]["fid"] for s in noise_seeds}
-            variants = []
-            for v in final_variants:
-                scale, interval = v.get("cfg_scale", cfg_scale), v.get("guidance_interval", guidance_interval)
-                variants.append({"cfg_scale": scale, "guidance_interval": list(interval) if interval else None,
-                                 **run(trainer, seed, scale, interval, v.get("n", n), v.get("ref_n", ref_n))[1]})
-            if variants:
-                row["variants"] = variants
-        return {**row, "seconds": round(time.perf_counter() - t0, 1)}
+# %% ../nbs/07_metrics.ipynb #ab771622
+@patch_method(_EvalHook)
+def final_extras(self, trainer) -> dict:
+    "What the last step's row adds: {'fid_seeds': {seed: FID}, 'variants': [row of each final variant]}, where asked."
+    extras = {}
+    if self.noise_seeds:
+        extras["fid_seeds"] = {str(s): self.evaluate(trainer, s)[1]["fid"] for s in self.noise_seeds}
+    variants = []
+    for v in self.final_variants:
+        scale, interval = v.get("cfg_scale", self.cfg_scale), v.get("guidance_interval", self.guidance_interval)
+        variants.append({"cfg_scale": scale, "guidance_interval": list(interval) if interval else None,
+                         **self.evaluate(trainer, self.seed, v)[1]})
+    if variants:
+        extras["variants"] = variants
+    return extras
 
-    return hook
+# %% ../nbs/07_metrics.ipynb #ed6bea10
+@patch_method(_EvalHook)
+def __call__(self, trainer, step: int) -> dict:
+    "The row of `evals.jsonl` at `step`."
+    t0 = time.perf_counter()
+    u8, res = self.evaluate(trainer, self.seed)
+    if self.grid:
+        save_grid(u8[:self.grid], trainer.out / "grids" / f"step_{step:08d}.png")
+    if self.state.get("compile_failed"):
+        res["compile_failed"] = self.state["compile_failed"]
+    gi = self.guidance_interval
+    row = {**res, "sampler": self.sampler, "steps": self.steps, "cfg_scale": self.cfg_scale,
+           "guidance_interval": list(gi) if gi else None, "ema": self.use_ema, "seed": self.seed}
+    if self.gram_samples:
+        row.update({k: v.tolist() for k, v in record_gram(trainer, step, self.gram_samples, self.gram_batch).items()})
+    if step == trainer.cfg.steps:
+        row.update(self.final_extras(trainer))
+    return {**row, "seconds": round(time.perf_counter() - t0, 1)}
+
 
 # %% ../nbs/07_metrics.ipynb #7e1a0404
 def eval_hook_from_config(eval_kw: dict):
     "`make_eval_hook(**eval_kw)` with unknown keys named (and the closest valid one) before anything runs."
-    import difflib, inspect
+    import inspect
     valid = list(inspect.signature(make_eval_hook).parameters)
     unknown = sorted(set(eval_kw) - set(valid))
     if unknown:
-        close = [c for k in unknown for c in difflib.get_close_matches(k, valid, n=1)]
-        hint = f"did you mean {', '.join(map(repr, close))}? " if close else ""
+        hint = "".join(did_you_mean(k, valid) for k in unknown)  # 'did you mean X? ' for each key that has a close one
         raise ValueError(f"eval keys {unknown} are unknown; {hint}valid keys: {', '.join(valid)}")
     try:
         return make_eval_hook(**eval_kw)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from .basics import repo_root
 from .data import DataError
+from .runs import LOCATION_KEYS, config_differences, read_json
 from .trainer import TrainConfig, Trainer, read_jsonl
 
 # %% auto #0
@@ -96,15 +97,7 @@ class Recheck:
     __repr__ = __str__
 
 # %% ../nbs/10d_recheck.ipynb #beed22fc
-INPUT_KEYS = ("data_root", "data_path", "autoencoder", "init_from")  # files a configuration reads, by path
-
-
-def _read_json(p: Path) -> dict:
-    try:
-        d = json.loads(p.read_text())
-    except (OSError, ValueError):
-        return {}
-    return d if isinstance(d, dict) else {}
+INPUT_KEYS = (*LOCATION_KEYS, "init_from")  # files a configuration reads, by path
 
 
 def _committed(run: Path, metric: str) -> tuple[TrainConfig, dict, dict]:
@@ -123,7 +116,7 @@ def _committed(run: Path, metric: str) -> tuple[TrainConfig, dict, dict]:
     rows = {r["step"]: r for r in read_jsonl(run / "evals.jsonl") if metric in r}  # the last row of a step counts
     if not rows:
         raise ValueError(f"run {run}: evals.jsonl holds no {metric!r}; valid metrics: {', '.join(METRICS)}")
-    return cfg, rows, _read_json(run / "provenance.json")
+    return cfg, rows, read_json(run / "provenance.json") or {}
 
 
 def _check_until(until, steps: int) -> int:
@@ -183,13 +176,6 @@ def _device(device, run: Path, cfg: TrainConfig, prov: dict) -> str:
     return str(dev)
 
 # %% ../nbs/10d_recheck.ipynb #8132a6a5
-def _same_run(a: dict, b: dict) -> list:
-    "The keys in which two configurations differ, but for the paths of the files they read."
-    norm = lambda c: json.loads(json.dumps(TrainConfig.from_dict(c).to_dict()))  # tuples read back as lists
-    a, b = norm(a), norm(b)
-    return sorted(k for k in a if k not in INPUT_KEYS and a[k] != b[k])
-
-
 def _scratch(out, run: Path, cfg: TrainConfig) -> Path:
     "The folder to retrain in, checked (None: a new temporary folder)."
     if out is None:
@@ -202,11 +188,11 @@ def _scratch(out, run: Path, cfg: TrainConfig) -> Path:
     if out.exists() and not out.is_dir():
         raise FileExistsError(f"out={str(out)!r} is a file; give an empty or new folder")
     if out.is_dir() and any(out.iterdir()):
-        saved = _read_json(out / "config.json")
+        saved = read_json(out / "config.json")
         if not saved:
             raise FileExistsError(f"out={str(out)!r} holds files but no run (no config.json); give an empty or new folder")
         try:
-            diff = _same_run(cfg.to_dict(), saved)
+            diff = config_differences(cfg.to_dict(), saved, ignore=("init_from",))  # all of INPUT_KEYS ignored
         except (ValueError, TypeError) as e:
             diff = [f"its config.json: {e}"]
         if diff:
@@ -276,7 +262,8 @@ def recheck(run, out=None, until: int | None = None, device: str | None = None, 
     trainer.close()
     new = {r["step"]: r for r in read_jsonl(out / "evals.jsonl")}
     rows = [compare_row(s, committed[s].get(metric), new.get(s, {}).get(metric), tol) for s in steps]
+    rechecked_on = (read_json(out / "provenance.json") or {}).get("device", dev)
     res = Recheck(str(run), str(out), metric, _compared(cfg, metric, committed[steps[0]], steps), tol, until,
-                  prov.get("device", "an unrecorded device"), _read_json(out / "provenance.json").get("device", dev), rows)
+                  prov.get("device", "an unrecorded device"), rechecked_on, rows)
     (out / "recheck.json").write_text(json.dumps(res.to_dict(), indent=1) + "\n")
     return res

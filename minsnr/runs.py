@@ -17,6 +17,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from .basics import did_you_mean
 from .plans import (GPU_RUNS_PER_GPU, LONG_RUNS_PER_GPU, LONG_WEIGHTINGS, ExperimentPaths, convergence_plan, experiment_paths, later_plan,
                           fig5_base, autoencoder_plan, latent_plan,
                           UNET_RUNS_PER_GPU, edm_plan, edm_seed_plan, gamma_plan, long_plan, seed_plan, uncond_plan,
@@ -26,35 +27,51 @@ from .trainer import TrainConfig, read_jsonl
 from .weightings import Weighting
 
 # %% auto #0
-__all__ = ['LOCATION_KEYS', 'FID_LADDER', 'run_state', 'SweepError', 'child_device', 'train_run', 'SweepStopped', 'check_plan',
-           'sweep', 'load_run', 'log_mean', 'steps_to_reach', 'pick_threshold', 'plan_runs', 'convergence_runs',
-           'eval_fids', 'seed_spread', 'measure_floor', 'short_floor', 'long_and_seed_runs', 'long_runs', 'gamma_runs',
-           'edm_runs', 'unet_runs', 'uncond_runs', 'later_runs', 'reconstruction_scores', 'latent_runs']
+__all__ = ['LOCATION_KEYS', 'FID_LADDER', 'read_json', 'config_differences', 'run_state', 'SweepError', 'child_device',
+           'train_run', 'SweepStopped', 'check_plan', 'sweep', 'load_run', 'log_mean', 'steps_to_reach',
+           'pick_threshold', 'plan_runs', 'convergence_runs', 'eval_fids', 'seed_spread', 'measure_floor',
+           'short_floor', 'long_and_seed_runs', 'long_runs', 'gamma_runs', 'edm_runs', 'unet_runs', 'uncond_runs',
+           'later_runs', 'reconstruction_scores', 'latent_runs']
 
 # %% ../nbs/10_runs.ipynb #d2a3ddb8
-def _read_json(p: Path):
+def read_json(p) -> dict | None:
+    """The JSON object in file `p`, or None where there is none (no file, unreadable, not JSON, as a file torn by a
+    crash mid-write is, or not an object): the files of a run folder are read while runs may be writing them."""
     try:
-        return json.loads(p.read_text())
-    except (OSError, json.JSONDecodeError):
+        d = json.loads(Path(p).read_text())
+    except (OSError, ValueError):  # ValueError: not JSON, or not UTF-8
         return None
+    return d if isinstance(d, dict) else None
 
 
 LOCATION_KEYS = ("data_root", "data_path", "autoencoder")  # where files live, not what is trained
 
 
+def config_differences(a: dict, b: dict, ignore=()) -> list[str]:
+    """The sorted keys in which two run configurations differ as a run folder saves them (through `TrainConfig`, so
+    defaults are filled in, and JSON, so a plan's tuple equals the list config.json gives back), but for where their
+    files live (`LOCATION_KEYS`) and the keys in `ignore`: whether a folder holds the run asked for."""
+    if isinstance(ignore, str) or not all(isinstance(k, str) for k in ignore):
+        raise ValueError(f"ignore={ignore!r}: a tuple of configuration keys, e.g. ('steps',)")
+    norm = lambda c: json.loads(json.dumps(TrainConfig.from_dict(c).to_dict()))  # tuples read back as lists
+    a, b = norm(a), norm(b)
+    if unknown := [k for k in ignore if k not in a]:
+        raise ValueError(f"ignore={tuple(ignore)!r}: {unknown} are not configuration keys; "
+                         f"{did_you_mean(unknown[0], a)}valid keys: {', '.join(a)}")
+    skip = {*LOCATION_KEYS, *ignore}
+    return sorted(k for k in a if k not in skip and a[k] != b[k])
+
+# %% ../nbs/10_runs.ipynb #0d727b8d
 def run_state(run_dir, config: dict | None = None) -> str:
     "'done', 'partial' or 'todo' for a run folder; with `config`, check the folder holds that run."
     d = Path(run_dir)
-    saved = _read_json(d / "config.json")
+    saved = read_json(d / "config.json")
     if config is not None and saved is not None:
-        as_saved = lambda c: json.loads(json.dumps(TrainConfig.from_dict(c).to_dict()))  # tuples read back as lists
-        want, have = as_saved(config), as_saved(saved)
-        diff = sorted(k for k in want if k not in ("steps", *LOCATION_KEYS) and want[k] != have[k])
-        if diff:
+        if diff := config_differences(config, saved, ignore=("steps",)):
             raise ValueError(f"{d} holds a run with another configuration (differs in {diff}); "
                              f"move it away or give the plan another name")
     steps = (config or saved or {}).get("steps")
-    prov = _read_json(d / "provenance.json") or {}
+    prov = read_json(d / "provenance.json") or {}
     if prov.get("status") == "diverged" or (prov.get("status") == "finished" and steps is not None
                                             and prov.get("steps_done", -1) >= steps):
         return "done"
@@ -255,6 +272,7 @@ def _stop_on_signals() -> dict:
     return {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT)}
 
 
+# %% ../nbs/10_runs.ipynb #a3e1603e
 def check_plan(plan) -> list[dict]:
     """A plan checked whole, before any run is trained: every run a valid configuration (`TrainConfig.from_dict`,
     whose name check keeps each run folder inside the runs folder) with a name of its own. One `ValueError` names every
@@ -280,15 +298,10 @@ def check_plan(plan) -> list[dict]:
     return plan
 
 
-def sweep(plan: list[dict], runs_dir, gpus=None, per_gpu: int = 1, workers: int = 1, progress: bool = True,
-          poll: float = 1.0, env: dict | None = None, retries: int = 1,
-          fresh_process: bool | None = None) -> dict[str, str]:
-    """Train every run of `plan` that is not done into runs_dir/<name>; returns {name: finished|diverged|skipped}, with
-    ' (retry k)' after the outcome of a run that failed k times before. A failed run goes back to the end of the queue
-    up to `retries` times and resumes from its newest checkpoint. `fresh_process`: every run in a process of its own
-    (True), or each CPU slot a worker that trains its runs one after another (False); None: True on GPUs, False on
-    the CPU. The plan is checked whole first (`check_plan`). SIGTERM or SIGINT (Ctrl-C) stops every run it started
-    (each keeps its last checkpoint) and raises `SweepStopped`."""
+# %% ../nbs/10_runs.ipynb #c5febc2a
+def _sweep_setup(plan, runs_dir, gpus, per_gpu, workers, retries, fresh_process):
+    """`sweep`'s arguments checked (the plan whole, before anything is made) and what it starts from: (runs folder,
+    slots, fresh_process, the runs still to train, {name: 'skipped'} of those done)."""
     if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
         raise ValueError(f"retries={retries!r}: how often a failed run is started again, an integer >= 0")
     check_plan(plan)
@@ -300,12 +313,50 @@ def sweep(plan: list[dict], runs_dir, gpus=None, per_gpu: int = 1, workers: int 
         raise ValueError(f"fresh_process={fresh_process!r}: True, False or None (True on GPUs, False on the CPU)")
     todo, result = [], {}
     for cfg in plan:
-        d = runs_dir / cfg["name"]
-        state = run_state(d, cfg)
-        if state == "done":
+        if run_state(runs_dir / cfg["name"], cfg) == "done":
             result[cfg["name"]] = "skipped"
         else:
             todo.append(cfg)
+    return runs_dir, slots, fresh_process, todo, result
+
+
+def _outcome(name: str, rc: int, tries: dict, retries: int, log: Path, progress: bool) -> str | None:
+    """The outcome of run `name` whose process ended with exit status `rc` ('finished', 'diverged', 'failed (exit
+    rc)', with ' (retry k)' after k earlier failures), or None where it is to be started again (`tries` counts them;
+    the note goes to its log)."""
+    outcome = {0: "finished", 3: "diverged"}.get(rc, f"failed (exit {rc})")
+    tries[name] = tries.get(name, 0) + 1
+    if outcome.startswith("failed") and tries[name] <= retries:
+        note = (f"[sweep] {name} {outcome}; starting it again from its newest checkpoint "
+                f"(retry {tries[name]} of {retries})")
+        with open(log, "a") as f:
+            f.write(note + "\n")
+        if progress:
+            tqdm.write(note)
+        return None
+    return outcome + (f" (retry {tries[name] - 1})" if tries[name] > 1 else "")
+
+
+def _raise_failed(result: dict, planned: int, runs_dir: Path) -> None:
+    "One `SweepError` naming every failed run of a sweep with the end of its log."
+    failed = {k: v for k, v in result.items() if v.startswith("failed")}
+    if failed:
+        msg = "; ".join(f"{k}: {v}; log {runs_dir / k / 'train.log'}:\n{_log_tail(runs_dir / k / 'train.log')}"
+                        for k, v in failed.items())
+        raise SweepError(f"{len(failed)} of {planned} runs failed: {msg}")
+
+# %% ../nbs/10_runs.ipynb #11a67cea
+def sweep(plan: list[dict], runs_dir, gpus=None, per_gpu: int = 1, workers: int = 1, progress: bool = True,
+          poll: float = 1.0, env: dict | None = None, retries: int = 1,
+          fresh_process: bool | None = None) -> dict[str, str]:
+    """Train every run of `plan` that is not done into runs_dir/<name>; returns {name: finished|diverged|skipped}, with
+    ' (retry k)' after the outcome of a run that failed k times before. A failed run goes back to the end of the queue
+    up to `retries` times and resumes from its newest checkpoint. `fresh_process`: every run in a process of its own
+    (True), or each CPU slot a worker that trains its runs one after another (False); None: True on GPUs, False on
+    the CPU. The plan is checked whole first (`check_plan`). SIGTERM or SIGINT (Ctrl-C) stops every run it started
+    (each keeps its last checkpoint) and raises `SweepStopped`."""
+    runs_dir, slots, fresh_process, todo, result = _sweep_setup(plan, runs_dir, gpus, per_gpu, workers, retries,
+                                                                fresh_process)
     total = sum(c["steps"] for c in todo)
     bar = tqdm(total=total, disable=not progress or not todo, unit="step", desc=f"sweep ({len(todo)} runs)",
                dynamic_ncols=True)
@@ -336,18 +387,11 @@ def sweep(plan: list[dict], runs_dir, gpus=None, per_gpu: int = 1, workers: int 
                         log.close()
                     if not fresh_process and rc not in (0, 3):  # the failed run ended its worker: let it go
                         pool.pop(slot).close()
-                    outcome = {0: "finished", 3: "diverged"}.get(rc, f"failed (exit {rc})")
-                    tries[name] = tries.get(name, 0) + 1
-                    if outcome.startswith("failed") and tries[name] <= retries:
-                        note = (f"[sweep] {name} {outcome}; starting it again from its newest checkpoint "
-                                f"(retry {tries[name]} of {retries})")
-                        with open(runs_dir / name / "train.log", "a") as f:
-                            f.write(note + "\n")
-                        if progress:
-                            tqdm.write(note)
-                        queue.append(cfg)
-                        continue
-                    result[name] = outcome + (f" (retry {tries[name] - 1})" if tries[name] > 1 else "")
+                    outcome = _outcome(name, rc, tries, retries, runs_dir / name / "train.log", progress)
+                    if outcome is None:
+                        queue.append(cfg)  # a retry, at the end of the queue
+                    else:
+                        result[name] = outcome
             bar.update(steps_done() - bar.n)
     except BaseException:  # Ctrl-C, SIGTERM or an error here: no run is left behind
         _stop_all(list({id(p): p for p in [p for p, *_ in running.values()] + list(pool.values())}.values()))
@@ -358,11 +402,7 @@ def sweep(plan: list[dict], runs_dir, gpus=None, per_gpu: int = 1, workers: int 
             w.close()
         for sig, h in handlers.items():
             signal.signal(sig, h)
-    failed = {k: v for k, v in result.items() if v.startswith("failed")}
-    if failed:
-        msg = "; ".join(f"{k}: {v}; log {runs_dir / k / 'train.log'}:\n{_log_tail(runs_dir / k / 'train.log')}"
-                        for k, v in failed.items())
-        raise SweepError(f"{len(failed)} of {len(plan)} runs failed: {msg}")
+    _raise_failed(result, len(plan), runs_dir)
     return result
 
 # %% ../nbs/10_runs.ipynb #aa14090e
@@ -371,11 +411,11 @@ def load_run(run_dir) -> dict:
     an append) is left out with a warning naming the file and the line; any other unreadable line is a `ValueError`
     naming them (`minsnr.trainer.read_jsonl`)."""
     d = Path(run_dir)
-    cfg = _read_json(d / "config.json")
+    cfg = read_json(d / "config.json")
     if cfg is None:
         raise FileNotFoundError(f"{d} is not a run folder (no readable config.json)")
     return {"name": d.name, "dir": d, "config": cfg, "metrics": read_jsonl(d / "metrics.jsonl"),
-            "evals": read_jsonl(d / "evals.jsonl"), "provenance": _read_json(d / "provenance.json") or {}}
+            "evals": read_jsonl(d / "evals.jsonl"), "provenance": read_json(d / "provenance.json") or {}}
 
 
 def log_mean(run: dict, key: str, last: int = 10, step: int | None = None):
@@ -455,7 +495,7 @@ def measure_floor(profile: str = "quick", out_dir=None, compute: bool = True, pr
     paths = experiment_paths(profile, out_dir)
     f = paths.root / "results" / "analysis" / f"floor_{profile}.json"
     if f.exists() or not compute:
-        return _read_json(f)
+        return read_json(f)
     ev = long_plan(profile)[0]["eval"]
     n = None if profile == "gpu" else ev["ref_n"]
     t0 = time.perf_counter()
@@ -476,7 +516,7 @@ def short_floor(profile: str = "quick", out_dir=None, evaluation: tuple[int, int
     ev = fig5_base(profile)["eval"]
     want = tuple(evaluation) if evaluation is not None else (ev["n"], ev["ref_n"])
     f = paths.runs / autoencoder_plan(profile)["name"] / "quality.json"
-    s = (_read_json(f) or {}).get("short")
+    s = (read_json(f) or {}).get("short")
     if not s or (s.get("images"), s.get("ref_images")) != want:
         return None
     return dict(fid=s["floor_fid"], kid=s.get("floor_kid"), n=s["images"], n_ref=s["ref_images"], source=str(f))
