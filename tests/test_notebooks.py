@@ -33,7 +33,8 @@ def run_in_own_tmpdir(cmd, **kwargs):
 def test_every_notebook_is_run_and_listed():
     """Every notebook under nbs/ is run by something: a library notebook by `test_notebook` below, an experiment
     notebook by `minsnr reproduce` (`experiment_notebooks`); a notebook elsewhere would be run by neither. And each is
-    linked from the README's table of notebooks, where a reader finds it."""
+    linked where a reader finds it: a library notebook from the README's table of notebooks, an experiment notebook
+    from results/README.md (its section of the results), which the README's table points to."""
     from minsnr.reproduce import experiment_notebooks
     everything = sorted(p.relative_to(ROOT) for p in NBS.rglob("*.ipynb")
                         if not any(part.startswith((".", "_")) for part in p.relative_to(NBS).parts))
@@ -41,9 +42,12 @@ def test_every_notebook_is_run_and_listed():
     run = {p.relative_to(ROOT) for p in NOTEBOOKS + experiments}
     assert len(NOTEBOOKS) >= 20 and len(run) > len(NOTEBOOKS), (NOTEBOOKS, run)
     assert [p for p in everything if p not in run] == [], "notebooks that neither the tests nor `minsnr reproduce` run"
-    readme = (ROOT / "README.md").read_text()
-    unlisted = [str(p) for p in everything if f"({p.as_posix()})" not in readme]
+    readme, results = (ROOT / "README.md").read_text(), (ROOT / "results" / "README.md").read_text()
+    unlisted = [str(p) for p in everything if p.parent.name != "experiments" and f"({p.as_posix()})" not in readme]
     assert unlisted == [], f"notebooks without a link in README.md's table of notebooks: {unlisted}"
+    unlisted = [str(p) for p in everything if p.parent.name == "experiments" and f"(../{p.as_posix()})" not in results]
+    assert unlisted == [], f"experiment notebooks without a link in results/README.md: {unlisted}"
+    assert "(results/README.md)" in readme and "(nbs/experiments)" in readme
 
 
 def test_a_command_temporary_files_go_and_are_removed():
