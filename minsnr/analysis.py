@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import warnings
 from pathlib import Path
 
 import torch
@@ -22,7 +23,8 @@ from .schedules import make_schedule
 from .trainer import CKPT_RE, TrainConfig, load_model
 
 # %% auto #0
-__all__ = ['PARETO_ANALYSIS', 'PARETO_WEIGHTINGS', 'finetune_bin_mse', 'ugd_draws', 'objective_along_training', 'pareto_analysis']
+__all__ = ['PARETO_ANALYSIS', 'PARETO_WEIGHTINGS', 'finetune_bin_mse', 'ugd_draws', 'objective_along_training', 'stale_analysis',
+           'pareto_analysis']
 
 # %% ../nbs/11_analysis.ipynb #413596a0
 PARETO_ANALYSIS = {
@@ -101,6 +103,15 @@ def objective_along_training(run_dir, sched, x, y, bins: int, samples: int, batc
         res["rows"].append(row)
     return res
 
+# %% ../nbs/11_analysis.ipynb #e5fa6d2f
+def stale_analysis(res: dict, profile: str, base: dict, fts: list[dict]) -> list[str]:
+    """What differs between a stored analysis `res` and what `pareto_analysis` would compute today for `profile` (its
+    settings, ranges, bins, runs): [] when the stored numbers still answer today's question."""
+    now = {"settings": json.loads(json.dumps(PARETO_ANALYSIS[profile])), "ranges": [list(r) for r in PARETO_RANGES],
+           "bins": TrainConfig.from_dict(base).bins, "T": TrainConfig.from_dict(base).T, "base_run": base["name"],
+           "finetune_runs": [c["name"] for c in fts]}
+    return [f"{k}: stored {res.get(k)!r}, today {v!r}" for k, v in now.items() if res.get(k) != v]
+
 # %% ../nbs/11_analysis.ipynb #ab806f65
 def pareto_analysis(profile: str = "quick", out_dir=None, train: bool = True, progress: bool = True,
                     device=None) -> dict:
@@ -108,10 +119,14 @@ def pareto_analysis(profile: str = "quick", out_dir=None, train: bool = True, pr
     and read from there afterwards. Trains the base and fine-tuning runs first when their checkpoints are needed."""
     paths = experiment_paths(profile, out_dir)
     out = paths.root / "results" / "analysis" / f"pareto_{profile}.json"
-    if out.exists():
-        return json.loads(out.read_text())
     a = PARETO_ANALYSIS[profile]
     base, fts = pareto_plan(profile, paths.runs)
+    if out.exists():
+        res = json.loads(out.read_text())
+        stale = stale_analysis(res, profile, base, fts)
+        if not stale:
+            return res
+        warnings.warn(f"{out} was computed with other settings ({'; '.join(stale)}): computing it again")
     if train:
         sweep([base], paths.runs, per_gpu=1, workers=1, progress=progress)
         sweep(fts, paths.runs, per_gpu=a["ft_workers"], workers=a["ft_workers"], progress=progress)

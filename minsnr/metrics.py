@@ -19,7 +19,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .basics import cuda_sync, did_you_mean, patch_method, write_atomic
-from .data import DataError, _data_home, load_dataset
+from .data import DataError, data_home, load_dataset
 
 # %% auto #0
 __all__ = ['INCEPTION_FILE', 'FID_HELPER_WHEEL', 'FID_MIN_SIDE', 'INCEPTION_PRECISIONS', 'INCEPTION_IMAGES_PER_S', 'VARIANT_KEYS',
@@ -109,7 +109,7 @@ def inception_weights(path=None) -> Path:
     """The converted Inception weights: `path`, else $MINSNR_INCEPTION, else <data>/inception/, else torch-fidelity's
     own download in the torch hub cache. Missing everywhere: an error saying how to make them."""
     candidates = [Path(p) for p in (path, os.environ.get("MINSNR_INCEPTION")) if p]
-    candidates += [_data_home() / "inception" / INCEPTION_FILE, Path(torch.hub.get_dir()) / "checkpoints" / INCEPTION_FILE]
+    candidates += [data_home() / "inception" / INCEPTION_FILE, Path(torch.hub.get_dir()) / "checkpoints" / INCEPTION_FILE]
     for c in candidates:
         if c.is_file():
             return c
@@ -298,7 +298,7 @@ def reference_cache_file(name: str, split: str, count: int, pad_to: int | None, 
         where = [str(Path(p).resolve()) + (f":{Path(p).stat().st_size}:{int(Path(p).stat().st_mtime)}"
                                             if Path(p).is_file() else "") for p in (root, path) if p is not None]
         key += "-" + hashlib.sha1("|".join(where).encode()).hexdigest()[:10]
-    return _data_home() / "fid_cache" / f"{key}.pt"
+    return data_home() / "fid_cache" / f"{key}.pt"
 
 
 def reference_features(name: str = "fashion_mnist", split: str = "train", n: int | None = None, pad_to: int | None = 32,
@@ -402,8 +402,8 @@ def evaluate_model(model, schedule, target: str, shape, reference: FIDReference,
     `sample_s`, and `metric_s` = `feature_s` (Inception) + `fid_s` + `kid_s`).
     `decode` turns samples into images first (a latent run's autoencoder, `minsnr.autoencoder.latent_decoder`).
     Non-finite samples give fid None (a divergence is a result, not an error)."""
-    from minsnr.sampler import _device, sample, to_uint8
-    device = _device(model, None, device)
+    from minsnr.sampler import model_device, sample, to_uint8
+    device = model_device(model, None, device)
     labels = torch.arange(n) % num_classes if num_classes else None
     cuda_sync(device); t0 = time.perf_counter()
     with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):

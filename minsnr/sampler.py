@@ -12,8 +12,8 @@ from .schedules import VPSchedule, append_dims
 from .weightings import TARGETS, predict_x0_eps
 
 # %% auto #0
-__all__ = ['SAMPLERS', 'edm_sigmas', 'edm_grid', 'Denoiser', 'heun_ode', 'edm_heun', 'edm_euler', 'ddim', 'edm_sample', 'sample',
-           'to_uint8']
+__all__ = ['SAMPLERS', 'edm_sigmas', 'edm_grid', 'Denoiser', 'heun_ode', 'edm_heun', 'edm_euler', 'ddim', 'model_device',
+           'edm_sample', 'sample', 'to_uint8']
 
 # %% ../nbs/06_sampler.ipynb #22948abc
 def edm_sigmas(steps: int = 18, sigma_min: float = 0.002, sigma_max: float = 80.0, rho: float = 7.0) -> torch.Tensor:
@@ -121,7 +121,7 @@ def edm_heun(model, schedule: VPSchedule, shape, target: str = "x0", steps: int 
 
     model(x_t, t, y) returns its `target` prediction; shape is [B, C, H, W]; `noise` (standard normal, shaped like
     the output) replaces the generator's draw. Returns x0 samples (and the number of network evaluations)."""
-    device = _device(model, y, device)
+    device = model_device(model, y, device)
     D = Denoiser(model, schedule, target, y, cfg_scale, guidance_interval, null_label)
     ts, sig = edm_grid(schedule, steps, sigma_min, sigma_max, rho)
     x = _start(shape, float(sig[0]), noise, generator, device, dtype)
@@ -142,7 +142,7 @@ def ddim(model, schedule: VPSchedule, shape, target: str = "x0", steps: int = 50
     x_{t'} = α_{t'} x̂0 + σ_{t'} ε̂, and x̂0 at the end."""
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
         raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
-    device = _device(model, y, device)
+    device = model_device(model, y, device)
     D = Denoiser(model, schedule, target, y, cfg_scale, guidance_interval, null_label)
     ts = torch.unique_consecutive(torch.linspace(schedule.T - 1, 0, steps).round().long())
     x = _start(shape, 1.0, noise, generator, device, dtype)  # VP: x_{T-1} ≈ N(0, I)
@@ -156,7 +156,7 @@ def ddim(model, schedule: VPSchedule, shape, target: str = "x0", steps: int = 50
     return (x_ve, D.nfe) if return_nfe else x_ve
 
 
-def _device(model, y=None, device=None) -> torch.device:
+def model_device(model, y=None, device=None) -> torch.device:
     "The device to sample on: the one given, else the labels', else the model's parameters', else the CPU."
     if device is not None:
         return torch.device(device)
@@ -181,7 +181,7 @@ def edm_sample(denoiser, shape, steps: int = 18, y=None, cfg_scale: float = 1.0,
                          "a discrete VP model samples with edm_heun")
     D = Denoiser(denoiser, None, "x0", y, cfg_scale, guidance_interval)
     sig = edm_sigmas(steps, sigma_min, sigma_max, rho)
-    x = _start(shape, float(sig[0]), noise, generator, _device(denoiser, y, device), dtype)
+    x = _start(shape, float(sig[0]), noise, generator, model_device(denoiser, y, device), dtype)
     x = heun_ode(D, sig, x, heun=heun, progress=progress)
     return (x, D.nfe) if return_nfe else x
 
@@ -199,7 +199,7 @@ def sample(model, schedule: VPSchedule, n: int, shape, target: str = "x0", sampl
         raise ValueError(f"sampler {sampler!r} needs a discrete VP model; an EDM model samples with edm_heun or edm_euler")
     if labels is not None and len(labels) != n:
         raise ValueError(f"{n} samples but {len(labels)} labels")
-    device = _device(model, None, device)
+    device = model_device(model, None, device)
     out, nfe = [], 0
     for start in tqdm(range(0, n, batch_size), disable=not progress, desc=f"{sampler} x{steps}"):
         idx = range(start, min(n, start + batch_size))
