@@ -87,11 +87,12 @@ class TrainConfig:
 FORMULATIONS = ("vp", "edm")
 
 
-@patch_method(TrainConfig)
-def validate(self) -> "TrainConfig":
-    "Check every value; raise ValueError naming the bad value and the valid ones."
-    def bad(key, why):
-        raise ValueError(f"config {key}={getattr(self, key)!r}: {why}")
+def _bad(cfg, key: str, why: str):
+    raise ValueError(f"config {key}={getattr(cfg, key)!r}: {why}")
+
+
+def _check_values(self, bad):
+    "Each field alone: a name among its choices (with the closest valid one), an integer or a number in its range."
     choices = {"data": DATASETS, "formulation": FORMULATIONS, "schedule": tuple(SCHEDULES), "target": TARGETS,
                "strategy": STRATEGIES, "precision": ("auto", "bf16", "fp32")}
     for key, valid in choices.items():
@@ -108,6 +109,10 @@ def validate(self) -> "TrainConfig":
         v = getattr(self, key)
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo < v < hi and not (key == "ema_decay" and v == 1):
             bad(key, f"must be a number in ({max(lo, 0)}, {hi})" if lo >= 0 else f"must be a number in [0, {hi})")
+
+# %% ../nbs/05a_config.ipynb #3e90828c
+def _check_combinations(self, bad):
+    "Fields that depend on each other (data and its path, the EDM formulation's limits, evaluation settings, ...)."
     if self.data in ("npz", "folder", "latents") and not self.data_path:
         bad("data_path", f"data={self.data!r} reads its images from data_path (a file or folder)")
     if self.autoencoder is not None and self.data != "latents":
@@ -153,6 +158,14 @@ def validate(self) -> "TrainConfig":
     if not isinstance(self.name, str) or not re.fullmatch(r"[A-Za-z0-9._-]+", self.name) or set(self.name) == {"."}:
         bad("name", "use letters, digits, '.', '_' and '-' only, and not only dots (it names the run folder)")
     Weighting.from_config(self)  # rejects a bad gamma or strategy_kwargs with loss_weight's message
+
+
+@patch_method(TrainConfig)
+def validate(self) -> "TrainConfig":
+    "Check every value; raise ValueError naming the bad value and the valid ones."
+    bad = lambda key, why: _bad(self, key, why)
+    _check_values(self, bad)
+    _check_combinations(self, bad)
     return self
 
 # %% ../nbs/05a_config.ipynb #7e1a0306
