@@ -221,7 +221,7 @@ def claims_block(root, base=None, claims=None) -> str:
         out.append("| " + " | ".join(x.replace("|", "\\|") for x in cells) + " |")
     return "\n".join(out)
 
-# %% ../nbs/12_report.ipynb #c233fa32
+# %% ../nbs/12_report.ipynb #6d40c25c
 def table_block(table: str, root, base=None) -> str:
     "A results table embedded as displayed (`results/tables/<table>.md`), with a link to it and to its CSV."
     root = Path(root); base = Path(base or root)
@@ -250,7 +250,7 @@ def refresh_markdown(text: str, root, base=None) -> str:
     return BLOCK.sub(lambda m: f"<!-- BEGIN generated: {m.group('name')} -->\n{generated(m.group('name'), root, base)}"
                                "\n<!-- END generated -->", text)
 
-
+# %% ../nbs/12_report.ipynb #f15bea38
 LINK = re.compile(r"\]\((?P<url>[^)\s]+)\)")
 
 
@@ -289,7 +289,7 @@ def stale_numbers(text: str, root, base=None, doc: str = "the document") -> list
                                 f" (row now: {n[:160]})")
     return problems
 
-# %% ../nbs/12_report.ipynb #1c51ee37
+# %% ../nbs/12_report.ipynb #fdc091de
 ELSEWHERE = re.compile(r"<!-- elsewhere: (?P<numbers>[^(>]*?)\s*(?:\((?P<why>[^)]*)\))?\s*-->")
 
 
@@ -331,7 +331,7 @@ def broken_links(text: str, base) -> list[str]:
     urls = [m.group("url") for m in LINK.finditer(text)] + re.findall(r'(?:src|href)="([^"]+)"', text)
     return [u for u in urls if not re.match(r"^([a-z]+:|#)", u) and not (Path(base) / u.partition("#")[0]).exists()]
 
-
+# %% ../nbs/12_report.ipynb #c5d529d7
 def readme_problems(root, docs=("README.md", "results/README.md")) -> list[str]:
     """Everything wrong with the Markdown documents `docs` of the repository `root`: a number of a generated block that
     differs from its table (`stale_numbers`), a measured number beside a table link that is not in it
