@@ -328,7 +328,7 @@ def _readable(self, path: Path) -> bool:
         self._verified.add(key)
     return True
 
-# %% ../nbs/05_trainer.ipynb #7e1a020a
+# %% ../nbs/05_trainer.ipynb #e77aca8c
 @patch_method(Trainer)
 def _load_latest(self) -> dict | None:
     "The newest checkpoint of the run folder that reads (unreadable ones are set aside), or None."
@@ -358,7 +358,7 @@ def _restore(self, state: dict):
     self.step = state["step"]
 
 
-
+# %% ../nbs/05_trainer.ipynb #07ad7fc4
 @patch_method(Trainer)
 def _repair_logs(self):
     """Set aside the torn last line of each log (appended to `<log>.torn`) and report it: the rows after the
@@ -382,7 +382,7 @@ def _truncate_logs(self):
         if p.exists():
             p.write_text("".join(json.dumps(r) + "\n" for r in read_jsonl(p) if r["step"] <= self.step))
 
-
+# %% ../nbs/05_trainer.ipynb #af5f24a6
 def _previous_segments(out: Path) -> list[dict]:
     """The earlier processes of a run being resumed, from its provenance.json and metrics.jsonl as they stand before
     the resume rewrites them: every segment's start, first step, last logged step, status and wall time. A process
