@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 import warnings
 from pathlib import Path
@@ -20,7 +19,8 @@ from .plans import FIG5_WEIGHTINGS, PARETO_RANGES, experiment_paths, pareto_plan
 from .provenance import provenance
 from .runs import sweep
 from .schedules import make_schedule
-from .trainer import CKPT_RE, TrainConfig, load_model
+from .runfiles import CKPT_RE, checkpoint_files
+from .trainer import TrainConfig, load_model
 
 # %% auto #0
 __all__ = ['PARETO_ANALYSIS', 'PARETO_WEIGHTINGS', 'finetune_bin_mse', 'ugd_draws', 'objective_along_training', 'stale_analysis',
@@ -86,8 +86,7 @@ def objective_along_training(run_dir, sched, x, y, bins: int, samples: int, batc
     "Fig. 4: at every kept checkpoint of a run, the Eq. 11 objective and weights of each weighting, UGD and the optimum."
     run_dir = Path(run_dir)
     res = {"samples_per_bin": samples, "rows": []}
-    steps = sorted(int(CKPT_RE.search(p.name).group(1)) for p in (run_dir / "checkpoints").glob("step_*.pt")
-                   if CKPT_RE.search(p.name))
+    steps = sorted(int(CKPT_RE.search(p.name).group(1)) for p in checkpoint_files(run_dir / "checkpoints"))
     for st in tqdm(steps, desc="Fig. 4 checkpoints", disable=not progress):
         m, _ = _model_at(run_dir, st, device)
         G, grads = task_gradients(m, sched, x, y, "x0", bins, samples, batch_size, torch.Generator().manual_seed(st),
@@ -107,8 +106,9 @@ def objective_along_training(run_dir, sched, x, y, bins: int, samples: int, batc
 def stale_analysis(res: dict, profile: str, base: dict, fts: list[dict]) -> list[str]:
     """What differs between a stored analysis `res` and what `pareto_analysis` would compute today for `profile` (its
     settings, ranges, bins, runs): [] when the stored numbers still answer today's question."""
+    cfg = TrainConfig.from_dict(base)
     now = {"settings": json.loads(json.dumps(PARETO_ANALYSIS[profile])), "ranges": [list(r) for r in PARETO_RANGES],
-           "bins": TrainConfig.from_dict(base).bins, "T": TrainConfig.from_dict(base).T, "base_run": base["name"],
+           "bins": cfg.bins, "T": cfg.T, "base_run": base["name"],
            "finetune_runs": [c["name"] for c in fts]}
     return [f"{k}: stored {res.get(k)!r}, today {v!r}" for k, v in now.items() if res.get(k) != v]
 

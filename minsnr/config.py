@@ -10,6 +10,7 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from .basics import did_you_mean, patch_method
@@ -91,8 +92,9 @@ def _bad(cfg, key: str, why: str):
     raise ValueError(f"config {key}={getattr(cfg, key)!r}: {why}")
 
 
-def _check_values(self, bad):
+def _check_values(self):
     "Each field alone: a name among its choices (with the closest valid one), an integer or a number in its range."
+    bad = partial(_bad, self)
     choices = {"data": DATASETS, "formulation": FORMULATIONS, "schedule": tuple(SCHEDULES), "target": TARGETS,
                "strategy": STRATEGIES, "precision": ("auto", "bf16", "fp32")}
     for key, valid in choices.items():
@@ -111,8 +113,9 @@ def _check_values(self, bad):
             bad(key, f"must be a number in ({max(lo, 0)}, {hi})" if lo >= 0 else f"must be a number in [0, {hi})")
 
 # %% ../nbs/05a_config.ipynb #3e90828c
-def _check_combinations(self, bad):
+def _check_combinations(self):
     "Fields that depend on each other (data and its path, the EDM formulation's limits, evaluation settings, ...)."
+    bad = partial(_bad, self)
     if self.data in ("npz", "folder", "latents") and not self.data_path:
         bad("data_path", f"data={self.data!r} reads its images from data_path (a file or folder)")
     if self.autoencoder is not None and self.data != "latents":
@@ -163,9 +166,8 @@ def _check_combinations(self, bad):
 @patch_method(TrainConfig)
 def validate(self) -> "TrainConfig":
     "Check every value; raise ValueError naming the bad value and the valid ones."
-    bad = lambda key, why: _bad(self, key, why)
-    _check_values(self, bad)
-    _check_combinations(self, bad)
+    _check_values(self)
+    _check_combinations(self)
     return self
 
 # %% ../nbs/05a_config.ipynb #7e1a0306

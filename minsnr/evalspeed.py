@@ -60,9 +60,7 @@ def sampling_speed(model, schedule, target: str, shape, num_classes: int = 0, mo
     each mode's network, for reuse."""
     rows = []
     for mode in modes:
-        net = _compiled(model, mode)
-        if nets is not None:
-            nets[mode] = net
+        net = _net_for({} if nets is None else nets, model, mode)
         for b in batch_sizes:
             m = b * max(1, -(-min_samples // b))
             labels = lambda k: torch.arange(k) % num_classes if num_classes else None

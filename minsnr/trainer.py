@@ -24,7 +24,7 @@ from .edm import EDMDenoiser, EDMLoss, sample_sigma
 from .metrics import eval_hook_from_config
 from .models import create_model, default_betas
 from .provenance import provenance
-from .runfiles import (CKPT_RE, LOGS, CheckpointError, RunLockedError, append_jsonl, checkpoint_files,
+from .runfiles import (LOGS, CheckpointError, append_jsonl, checkpoint_files,
                              load_checkpoint, lock_run, parse_jsonl, read_checkpoint, read_jsonl, set_aside_unreadable,
                              signals_held)
 from .schedules import make_schedule
