@@ -499,20 +499,21 @@ def _check_eval_options(compile_mode, inception_precision, kid_backend, gram_sam
                          f"matrix; even: two halves give the unbiased estimate)")
 
 # %% ../nbs/07_metrics.ipynb #0bdfdded
-def _eval_reference(cfg, device, n_ref) -> FIDReference:
-    "The FID reference of a run's configuration: `n_ref` of its training images (None: all), once per process."
+def _eval_reference(cfg, device, n_ref, split: str = "train") -> FIDReference:
+    """The FID reference of a run's configuration: `n_ref` of its training images (None: all), or of its `split`,
+    once per process."""
     def make():  # the reference's features in TF32, as every evaluation's so far, whatever the samples' precision
         ext = _extractor(device, "tf32")
         if cfg.autoencoder:  # a latent run: its samples are decoded and scored against the autoencoder's images
             from minsnr.autoencoder import pixel_source
             name, size = pixel_source(cfg.autoencoder)
-            feats = reference_features(name, "train", n_ref, size, ext, progress=False, root=cfg.data_root)
+            feats = reference_features(name, split, n_ref, size, ext, progress=False, root=cfg.data_root)
         else:
-            feats = reference_features(cfg.data, "train", n_ref, cfg.image_size, ext, progress=False,
+            feats = reference_features(cfg.data, split, n_ref, cfg.image_size, ext, progress=False,
                                        root=cfg.data_root, path=cfg.data_path)
         return FIDReference(feats, device)
-    return _once(("ref", cfg.data, cfg.data_root, cfg.data_path, cfg.autoencoder, cfg.image_size, n_ref, str(device)),
-                 make)
+    return _once(("ref", cfg.data, cfg.data_root, cfg.data_path, cfg.autoencoder, cfg.image_size, n_ref, split,
+                  str(device)), make)
 
 
 class _EvalHook:
@@ -530,7 +531,8 @@ def make_eval_hook(n: int = 1000, sampler: str = "edm_heun", steps: int = 30, cf
                    guidance_interval=None, batch_size: int = 500, seed: int = 0, grid: int = 64, ref_n: int | None = None,
                    use_ema: bool = True, kid: bool = True, noise_seeds=(), compile: bool = False,
                    feature_batch: int = 500, final_variants=(), gram_samples: int = 0, gram_batch: int = 256,
-                   compile_mode: str | None = None, inception_precision: str = "tf32", kid_backend: str = "torch"):
+                   compile_mode: str | None = None, inception_precision: str = "tf32", kid_backend: str = "torch",
+                   test_split: str | None = None):
     """An eval_hook for minsnr.trainer.Trainer: sample, FID/KID against the training set, grid PNG.
     `noise_seeds`: at the run's last step, the same evaluation is repeated with each of these seeds and the FIDs are
     recorded as `fid_seeds` (the evaluation's own noise, to compare differences between runs against).
@@ -541,8 +543,13 @@ def make_eval_hook(n: int = 1000, sampler: str = "edm_heun", steps: int = 30, cf
     `gram` and, unbiased, `gram_split` (`record_gram`: the multi-task view's tasks, from which any weighting's Eq. 11
     objective follows). `compile_mode`: torch.compile's mode for the sampling network ("reduce-overhead": CUDA graphs
     at each batch size). `inception_precision`: `InceptionFeatures`' precision on a GPU. `kid_backend`: "torch"
-    (`kid_torch`, on the device) or "torch-fidelity" (numpy on the CPU), the same subsets and estimator."""
+    (`kid_torch`, on the device) or "torch-fidelity" (numpy on the CPU), the same subsets and estimator.
+    `test_split` ("test"): at the last step the main evaluation's samples are also scored against every image of this
+    held-out split (`ref_n` of them; None: all), recorded as `test` (a network that reproduces its training images scores better against the
+    training set than against images it never saw)."""
     settings = dict(locals())  # the keywords above, and nothing else yet
+    if test_split not in (None, "test"):
+        raise ValueError(f"test_split={test_split!r}: valid values: None, 'test'")
     _check_hook_args(n, seed, noise_seeds, final_variants)
     _check_eval_options(compile_mode, inception_precision, kid_backend, gram_samples)
     return _EvalHook(settings)
@@ -618,7 +625,20 @@ def __call__(self, trainer, step: int) -> dict:
         row.update({k: v.tolist() for k, v in record_gram(trainer, step, self.gram_samples, self.gram_batch).items()})
     if step == trainer.cfg.steps:
         row.update(self.final_extras(trainer))
+        if self.test_split:
+            row["test"] = self.test_score(trainer, u8, res)
     return {**row, "seconds": round(time.perf_counter() - t0, 1)}
+
+
+@patch_method(_EvalHook)
+def test_score(self, trainer, u8, res: dict) -> dict:
+    """FID/KID of the samples `u8` (whose training-set row is `res`) against `ref_n` images (None: all) of
+    `test_split`: the same samples, another reference; fid None where the samples were not finite."""
+    if res.get("fid") is None:
+        return {"fid": None, "split": self.test_split}
+    ref = _eval_reference(trainer.cfg, trainer.device, self.ref_n, self.test_split)
+    feats = self.state["ext"](u8, batch_size=self.feature_batch)
+    return {**ref.score(feats, kid=self.kid, kid_backend=self.kid_backend), "split": self.test_split}
 
 
 # %% ../nbs/07_metrics.ipynb #7e1a0404

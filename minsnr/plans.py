@@ -18,12 +18,13 @@ from .weightings import Weighting
 # %% auto #0
 __all__ = ['PROFILES', 'FIG5_WEIGHTINGS', 'GPU_STEPS', 'GPU_EVAL_AT', 'GPU_EVAL', 'GPU_RUNS_PER_GPU', 'LONG_STEPS',
            'LONG_EVAL_AT', 'GUIDANCE_INTERVAL', 'LONG_VARIANTS', 'LONG_EVAL', 'SPREAD_SEEDS', 'SEED_EVAL_AT',
-           'LONG_RUNS_PER_GPU', 'LONG_WEIGHTINGS', 'GAMMAS', 'GAMMA_EVAL_AT', 'GAMMA_FINAL', 'EDM_AXIS', 'EDM_EVAL',
-           'EDM_SEEDS', 'UNET_MODEL', 'UNET_RUNS_PER_GPU', 'UNET_QUICK_KWARGS', 'UNET_SEEDS', 'LATER_WEIGHTINGS',
-           'LATER_GRAM_SAMPLES', 'AE_PLAN', 'LATENT_WEIGHTINGS', 'LATENT_SEEDS', 'PARETO_RANGES', 'PLANS',
-           'ExperimentPaths', 'check_profile', 'experiment_paths', 'make_plan', 'fig5_base', 'convergence_plan',
-           'long_protocol', 'long_plan', 'seed_plan', 'gamma_plan', 'edm_plan', 'edm_seed_plan', 'unet_plan',
-           'uncond_plan', 'later_plan', 'autoencoder_plan', 'latent_plan', 'pareto_plan', 'get_plan']
+           'LONG_RUNS_PER_GPU', 'LONG_WEIGHTINGS', 'LONG_SEED_EVAL_AT', 'LONG_SEED_EVAL', 'GAMMAS', 'GAMMA_EVAL_AT',
+           'GAMMA_FINAL', 'EDM_AXIS', 'EDM_EVAL', 'EDM_SEEDS', 'UNET_MODEL', 'UNET_RUNS_PER_GPU', 'UNET_QUICK_KWARGS',
+           'UNET_SEEDS', 'LATER_WEIGHTINGS', 'LATER_GRAM_SAMPLES', 'AE_PLAN', 'LATENT_WEIGHTINGS', 'LATENT_SEEDS',
+           'PARETO_RANGES', 'PLANS', 'ExperimentPaths', 'check_profile', 'experiment_paths', 'make_plan', 'fig5_base',
+           'convergence_plan', 'long_protocol', 'long_plan', 'seed_plan', 'long_seed_plan', 'gamma_plan', 'edm_plan',
+           'edm_seed_plan', 'unet_plan', 'uncond_plan', 'later_plan', 'autoencoder_plan', 'latent_plan', 'pareto_plan',
+           'get_plan']
 
 # %% ../nbs/09_plans.ipynb #7592e260
 PROFILES = ("quick", "gpu")
@@ -179,6 +180,23 @@ def seed_plan(profile: str = "gpu", target: str = "x0", seeds=None) -> list[dict
     if profile == "gpu":
         base.update(eval_at=SEED_EVAL_AT, eval=dict(GPU_EVAL, noise_seeds=[]))
     return make_plan(f"fig5-{profile}", base, target=[target], strategy=pair,
+                     seed=[(f"seed{s}", {"seed": s}) for s in seeds])
+
+# %% ../nbs/09_plans.ipynb #16de1ac1
+LONG_SEED_EVAL_AT = sorted(LONG_EVAL_AT + [12_000, 18_000, 21_000])
+LONG_SEED_EVAL = dict(LONG_EVAL, noise_seeds=[1], test_split="test")
+
+
+def long_seed_plan(profile: str = "gpu", target: str = "eps", seeds=None) -> list[dict]:
+    """The long runs of `target`'s pair (`LONG_WEIGHTINGS[target]`) with training seeds `seeds` (default
+    `SPREAD_SEEDS`; one for quick), the long protocol with `LONG_SEED_EVAL_AT` and `LONG_SEED_EVAL`."""
+    pair = _pair(target)
+    seeds = seeds or (SPREAD_SEEDS if profile == "gpu" else SPREAD_SEEDS[:1])
+    base = long_protocol(fig5_base(profile), profile, LONG_SEED_EVAL, final_variants=LONG_VARIANTS,
+                         test_split="test")
+    if profile == "gpu":
+        base["eval_at"] = LONG_SEED_EVAL_AT
+    return make_plan(f"fig5long-{profile}", base, target=[target], strategy=pair,
                      seed=[(f"seed{s}", {"seed": s}) for s in seeds])
 
 # %% ../nbs/09_plans.ipynb #ea2dfcd7
@@ -353,7 +371,8 @@ def pareto_plan(profile: str, runs_dir) -> tuple[dict, list[dict]]:
 
 
 # %% ../nbs/09_plans.ipynb #ca7f10aa
-PLANS = {"convergence": convergence_plan, "long": long_plan, "seeds": seed_plan, "gamma": gamma_plan, "edm": edm_plan,
+PLANS = {"convergence": convergence_plan, "long": long_plan, "seeds": seed_plan, "long_seeds": long_seed_plan,
+         "gamma": gamma_plan, "edm": edm_plan,
          "unet": unet_plan, "uncond": uncond_plan,
          "later": later_plan}
 
