@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
+import torch
+
 from .basics import did_you_mean, patch_method
 from .data import DATASETS
 from .edm import EDM_WEIGHTINGS
@@ -200,3 +202,9 @@ def load(cls, path) -> "TrainConfig":
 def save(self, path):
     Path(path).write_text(json.dumps(self.to_dict(), indent=1) + "\n")
 
+
+# %% ../nbs/05a_config.ipynb #7c6f1dac
+@patch_method(TrainConfig)
+def bf16_on(self, device) -> bool:
+    "Whether this run computes under bf16 autocast on `device` (precision bf16, or auto on a CUDA device)."
+    return self.precision == "bf16" or (self.precision == "auto" and torch.device(device).type == "cuda")

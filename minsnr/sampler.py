@@ -13,7 +13,7 @@ from .weightings import TARGETS, predict_x0_eps
 
 # %% auto #0
 __all__ = ['SAMPLERS', 'edm_sigmas', 'edm_grid', 'Denoiser', 'heun_ode', 'edm_heun', 'edm_euler', 'ddim', 'model_device',
-           'edm_sample', 'sample', 'to_uint8']
+           'edm_sample', 'sample', 'to_uint8', 'clamp_boundary', 'SwitchedNet']
 
 # %% ../nbs/06_sampler.ipynb #22948abc
 def edm_sigmas(steps: int = 18, sigma_min: float = 0.002, sigma_max: float = 80.0, rho: float = 7.0) -> torch.Tensor:
@@ -219,3 +219,43 @@ def sample(model, schedule: VPSchedule, n: int, shape, target: str = "x0", sampl
 def to_uint8(x: torch.Tensor) -> torch.Tensor:
     "[-1, 1] floats → uint8 pixels (rounded, clipped)."
     return ((x.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+
+# %% ../nbs/06_sampler.ipynb #7e70d9d5
+def clamp_boundary(schedule: VPSchedule, gamma: float) -> int:
+    "The first timestep t with SNR(t) ≤ γ: Min-SNR-γ's weight differs from SNR weighting's exactly at t < this."
+    if not gamma > 0:
+        raise ValueError(f"gamma={gamma!r}: must be a positive number")
+    t = torch.arange(schedule.T)
+    below = (schedule.snr(t) <= gamma).nonzero()
+    if len(below) == 0:
+        raise ValueError(f"gamma={gamma}: SNR stays above it at every one of the {schedule.T} timesteps")
+    return int(below[0])
+
+
+class SwitchedNet(torch.nn.Module):
+    """model(x_t, t, y) of `high` for the samples with t ≥ `t_switch` and of `low` for the others (a batch of mixed
+    timesteps is split, each part through its network). Both are discrete VP networks of the same target."""
+
+    def __init__(self, high, low, t_switch: int):
+        super().__init__()
+        forms = {getattr(m, "formulation", "vp") for m in (high, low)}
+        if forms != {"vp"}:
+            raise ValueError(f"SwitchedNet routes discrete VP networks by timestep; got formulations {sorted(forms)}")
+        nulls = [getattr(m, "null_label", None) for m in (high, low)]
+        if nulls[0] != nulls[1]:
+            raise ValueError(f"the two networks' null labels differ ({nulls[0]} and {nulls[1]}): not one label set")
+        if not isinstance(t_switch, int) or t_switch < 0:
+            raise ValueError(f"t_switch={t_switch!r}: must be a timestep (an integer >= 0)")
+        self.high, self.low, self.t_switch, self.null_label = high, low, t_switch, nulls[0]
+
+    def forward(self, x, t, y=None):
+        hi = t >= self.t_switch
+        if bool(hi.all()):
+            return self.high(x, t, y)
+        if not bool(hi.any()):
+            return self.low(x, t, y)
+        part = lambda m, k: m(x[k], t[k], None if y is None else y[k])
+        a, b = part(self.high, hi), part(self.low, ~hi)
+        out = a.new_empty((len(x), *a.shape[1:]))
+        out[hi], out[~hi] = a, b.to(a.dtype)
+        return out

@@ -31,7 +31,8 @@ from .schedules import make_schedule
 from .weightings import WeightedLoss, bin_sums
 
 # %% auto #0
-__all__ = ['Trainer', 'build_model', 'ema_decay', 'ema_start_weight', 'train', 'find_checkpoint', 'load_model']
+__all__ = ['NETWORK_FORMAT', 'NETWORK_KEYS', 'Trainer', 'build_model', 'ema_decay', 'ema_start_weight', 'train',
+           'find_checkpoint', 'load_model', 'export_network', 'load_network']
 
 # %% ../nbs/05_trainer.ipynb #80b16255
 def _dist_env():
@@ -87,7 +88,7 @@ def _init_processes(self, device):
     if cfg.deterministic:
         torch.use_deterministic_algorithms(True)
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-    self.amp = cfg.precision == "bf16" or (cfg.precision == "auto" and self.device.type == "cuda")
+    self.amp = cfg.bf16_on(self.device)
 
 
 @patch_method(Trainer)
@@ -550,12 +551,48 @@ def find_checkpoint(path) -> Path:
     return load_checkpoint(path)[0]
 
 
+def _model_from(state: dict, weights: str, device):
+    "(model in eval mode, TrainConfig, step) of a checkpoint's or network file's state, with its `weights`."
+    cfg = TrainConfig.from_dict(state["config"])
+    C, H, _ = state["data_shape"]
+    model = build_model(cfg, C, H, state["num_classes"])
+    model.load_state_dict(state[weights])
+    return model.to(device).eval(), cfg, state["step"]
+
+
 def load_model(path, ema: bool = True, device="cpu"):
     "(model in eval mode, TrainConfig, step) from a checkpoint file or the newest readable checkpoint of a run folder."
     _, ckpt = load_checkpoint(path, map_location=device)
-    cfg = TrainConfig.from_dict(ckpt["config"])
-    w = ckpt["ema" if ema else "model"]
-    C, H, _ = ckpt["data_shape"]
-    model = build_model(cfg, C, H, ckpt["num_classes"])
-    model.load_state_dict(w)
-    return model.to(device).eval(), cfg, ckpt["step"]
+    return _model_from(ckpt, "ema" if ema else "model", device)
+
+# %% ../nbs/05_trainer.ipynb #83fa4fa2
+NETWORK_FORMAT = "minsnr-network-1"
+NETWORK_KEYS = ("step", "config", "data_shape", "num_classes", "ema")
+
+
+def export_network(path, dest) -> Path:
+    """Write the EMA network of a checkpoint (a file, or a run folder's newest readable one) to the network file
+    `dest` (atomically), with the name of the checkpoint it came from; returns `dest`."""
+    f, ckpt = load_checkpoint(path)
+    net = {"format": NETWORK_FORMAT, **{k: ckpt[k] for k in NETWORK_KEYS}, "from_checkpoint": f.name}
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(dest.name + ".tmp")
+    torch.save(net, tmp)
+    os.replace(tmp, dest)
+    return dest
+
+
+def load_network(path, device="cpu"):
+    "(model in eval mode, TrainConfig, step) from a network file written by `export_network`."
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"network file {p} does not exist")
+    try:
+        state = torch.load(p, map_location=device, weights_only=True)
+    except Exception as e:  # noqa: BLE001 - truncated or not a torch file: unusable either way
+        raise ValueError(f"{p} is not a minsnr network file ({type(e).__name__})") from e
+    if not isinstance(state, dict) or state.get("format") != NETWORK_FORMAT or not all(k in state for k in NETWORK_KEYS):
+        raise ValueError(f"{p} is not a minsnr network file (format {NETWORK_FORMAT!r} with {', '.join(NETWORK_KEYS)}); "
+                         f"a checkpoint is read by load_model")
+    return _model_from(state, "ema", device)
