@@ -192,8 +192,7 @@ def long_seed_plan(profile: str = "gpu", target: str = "eps", seeds=None) -> lis
     `SPREAD_SEEDS`; one for quick), the long protocol with `LONG_SEED_EVAL_AT` and `LONG_SEED_EVAL`."""
     pair = _pair(target)
     seeds = seeds or (SPREAD_SEEDS if profile == "gpu" else SPREAD_SEEDS[:1])
-    base = long_protocol(fig5_base(profile), profile, LONG_SEED_EVAL, final_variants=LONG_VARIANTS,
-                         test_split="test")
+    base = long_protocol(fig5_base(profile), profile, LONG_SEED_EVAL, test_split="test")  # quick: no guided variants
     if profile == "gpu":
         base["eval_at"] = LONG_SEED_EVAL_AT
     return make_plan(f"fig5long-{profile}", base, target=[target], strategy=pair,
