@@ -86,7 +86,7 @@ def _cmd_train(args) -> int:
         print(json.dumps(res))
     return 0 if res["status"] == "finished" else 3
 
-
+# %% ../nbs/14_cli.ipynb #6c1e6c20
 def _cmd_sample(args) -> int:
     _must_exist(args.run, "--run")
     out = args.out
@@ -161,7 +161,7 @@ def _load_images(spec: str, n: int | None, flag: str = "images"):
                          f"({', '.join(_DATASET_SETS)}, optionally :test)")
     return x[:n] if n else x
 
-
+# %% ../nbs/14_cli.ipynb #b2e8ae06
 def _duration(s: float) -> str:
     return f"{s:.0f} s" if s < 90 else f"{s / 60:.0f} min" if s < 5400 else f"{s / 3600:.1f} h"
 
@@ -359,7 +359,7 @@ def _add_sweep(sub, common):
     sw.add_argument("--quiet", action="store_true", help="no progress bar")
     sw.set_defaults(func=_cmd_sweep)
 
-
+# %% ../nbs/14_cli.ipynb #85592d8c
 def _add_reproduce(sub, common):
     "The `minsnr reproduce` command and its arguments."
     rp = sub.add_parser("reproduce", parents=[common],

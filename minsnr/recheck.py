@@ -48,7 +48,7 @@ def compare_row(step: int, committed, new, tol: float) -> RecheckRow:
     rel = abs(n - c) / abs(c) if c else (0.0 if n == 0 else math.inf)
     return RecheckRow(step, c, n, rel, rel <= tol)
 
-
+# %% ../nbs/10d_recheck.ipynb #ea1a8577
 @dataclass(repr=False)
 class Recheck:
     "The outcome of `recheck`: per evaluation step the committed and the new value of `metric`, and whether they agree within `tol`."
@@ -76,30 +76,32 @@ class Recheck:
                 "max_rel_diff": self.max_rel_diff, "rows": [asdict(r) for r in self.rows]}
 
     def __str__(self) -> str:
-        name = METRICS.get(self.metric, self.metric)
-        num = lambda v: "-" if v is None else f"{v:.10g}"
-        lines = [f"recheck of {self.run}: {self.compared}",
-                 f"committed: trained on {self.trained_on}; new: trained again on {self.rechecked_on} in {self.out}",
-                 f"{'step':>8}  {name + ' committed':>16}  {name + ' new':>16}  {'rel diff':>9}"]
-        for r in self.rows:
-            rel = "-" if r.rel_diff is None else f"{r.rel_diff:.2e}"
-            lines.append(f"{r.step:>8}  {num(r.committed):>16}  {num(r.new):>16}  {rel:>9}  {'ok' if r.agree else 'DIFFERS'}")
-        m = "-" if self.max_rel_diff is None else f"{self.max_rel_diff:.2e}"
-        if self.agree:
-            lines.append(f"largest |rel diff| {m} <= tolerance {self.tol:g}: the committed {name} reproduces at every "
-                         f"evaluation step up to step {self.until}")
-        else:
-            bad = [r.step for r in self.rows if not r.agree]
-            lines.append(f"largest |rel diff| {m}, tolerance {self.tol:g}: the committed {name} does NOT reproduce at "
-                         f"step(s) {bad}")
-        return "\n".join(lines)
+        return _recheck_text(self)
 
     __repr__ = __str__
 
+# %% ../nbs/10d_recheck.ipynb #6fbc8227
+def _recheck_text(self: Recheck) -> str:
+    "The text of a `Recheck` (its `str` and `repr`): what was compared, one line per step, the verdict."
+    name = METRICS.get(self.metric, self.metric)
+    num = lambda v: "-" if v is None else f"{v:.10g}"
+    lines = [f"recheck of {self.run}: {self.compared}",
+             f"committed: trained on {self.trained_on}; new: trained again on {self.rechecked_on} in {self.out}",
+             f"{'step':>8}  {name + ' committed':>16}  {name + ' new':>16}  {'rel diff':>9}"]
+    for r in self.rows:
+        rel = "-" if r.rel_diff is None else f"{r.rel_diff:.2e}"
+        lines.append(f"{r.step:>8}  {num(r.committed):>16}  {num(r.new):>16}  {rel:>9}  {'ok' if r.agree else 'DIFFERS'}")
+    m = "-" if self.max_rel_diff is None else f"{self.max_rel_diff:.2e}"
+    if self.agree:
+        lines.append(f"largest |rel diff| {m} <= tolerance {self.tol:g}: the committed {name} reproduces at every "
+                     f"evaluation step up to step {self.until}")
+    else:
+        bad = [r.step for r in self.rows if not r.agree]
+        lines.append(f"largest |rel diff| {m}, tolerance {self.tol:g}: the committed {name} does NOT reproduce at "
+                     f"step(s) {bad}")
+    return "\n".join(lines)
+
 # %% ../nbs/10d_recheck.ipynb #beed22fc
-INPUT_KEYS = (*LOCATION_KEYS, "init_from")  # files a configuration reads, by path
-
-
 def _committed(run: Path, metric: str) -> tuple[TrainConfig, dict, dict]:
     "(config, {step: evals.jsonl row}, provenance) of a committed run folder, each checked."
     if metric not in METRICS:
@@ -118,7 +120,7 @@ def _committed(run: Path, metric: str) -> tuple[TrainConfig, dict, dict]:
         raise ValueError(f"run {run}: evals.jsonl holds no {metric!r}; valid metrics: {', '.join(METRICS)}")
     return cfg, rows, read_json(run / "provenance.json") or {}
 
-
+# %% ../nbs/10d_recheck.ipynb #e39033a4
 def _check_until(until, steps: int) -> int:
     if until is None:
         return steps
@@ -131,6 +133,9 @@ def _check_tol(tol) -> float:
     if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not 0 <= tol < math.inf:
         raise ValueError(f"tol={tol!r}: the largest relative difference that agrees, a number >= 0 (1e-4 is 0.01%)")
     return float(tol)
+
+# %% ../nbs/10d_recheck.ipynb #94908f73
+INPUT_KEYS = (*LOCATION_KEYS, "init_from")  # files a configuration reads, by path
 
 
 def _inputs_here(cfg: TrainConfig, run: Path) -> TrainConfig:
@@ -147,7 +152,7 @@ def _inputs_here(cfg: TrainConfig, run: Path) -> TrainConfig:
                                 f"and that path in a copy of the run's config.json) to recheck the run")
     return TrainConfig.from_dict(d)
 
-
+# %% ../nbs/10d_recheck.ipynb #fe99b9af
 def _device(device, run: Path, cfg: TrainConfig, prov: dict) -> str:
     """The device to retrain on (None: of the kind the committed run was trained on, by its provenance.json; CUDA where
     there is one for a run without it), checked, and of that kind."""
@@ -215,17 +220,10 @@ def _compared(cfg: TrainConfig, metric: str, first: dict, steps: list) -> str:
             f"steps, {guide}, {'EMA' if ev['use_ema'] else 'raw'} weights, noise seed {ev['seed']}) against {n_ref} "
             f"training images of {cfg.data!r}, at steps {steps}: the evaluation of the run's config.json")
 
-
-def recheck(run, out=None, until: int | None = None, device: str | None = None, tol: float = 1e-4,
-            metric: str = "fid", progress: bool = True) -> Recheck:
-    """Train the committed run folder `run` again from its config.json into `out` (None: a new temporary folder),
-    up to step `until` (None: all its steps), on `device` (None: a CPU or a CUDA device as the run was trained on),
-    evaluating it as its config schedules; compare `metric` of its evals.jsonl with the new run's at every evaluation
-    step up to `until`, agreeing where the relative difference is at most `tol`. The result is also written to
-    `out`/recheck.json."""
-    run = Path(run)
-    cfg, committed, prov = _committed(run, metric)
-    until, tol = _check_until(until, cfg.steps), _check_tol(tol)
+# %% ../nbs/10d_recheck.ipynb #41938619
+def _eval_steps(run: Path, cfg: TrainConfig, committed: dict, until: int) -> list:
+    """The steps of `committed` ({step: evals.jsonl row}) up to `until` at which the run's config.json schedules an
+    evaluation; an error where it schedules none or none is left, a warning for the steps it does not schedule."""
     if not (cfg.eval_every or cfg.eval_at):
         raise ValueError(f"run {run}: its config.json schedules no evaluation (eval_every 0, eval_at null), so "
                          f"retraining cannot recompute its evals.jsonl")
@@ -236,6 +234,20 @@ def recheck(run, out=None, until: int | None = None, device: str | None = None, 
     if not steps:
         raise ValueError(f"until={until}: run {run} has no evaluation at or before it; its evaluation steps: "
                          f"{sorted(s for s in committed if due(s))}")
+    return steps
+
+# %% ../nbs/10d_recheck.ipynb #76d3ec54
+def recheck(run, out=None, until: int | None = None, device: str | None = None, tol: float = 1e-4,
+            metric: str = "fid", progress: bool = True) -> Recheck:
+    """Train the committed run folder `run` again from its config.json into `out` (None: a new temporary folder),
+    up to step `until` (None: all its steps), on `device` (None: a CPU or a CUDA device as the run was trained on),
+    evaluating it as its config schedules; compare `metric` of its evals.jsonl with the new run's at every evaluation
+    step up to `until`, agreeing where the relative difference is at most `tol`. The result is also written to
+    `out`/recheck.json."""
+    run = Path(run)
+    cfg, committed, prov = _committed(run, metric)
+    until, tol = _check_until(until, cfg.steps), _check_tol(tol)
+    steps = _eval_steps(run, cfg, committed, until)
     cfg = _inputs_here(cfg, run)
     dev = _device(device, run, cfg, prov)
     made = out is None

@@ -201,9 +201,9 @@ def _serve():
         if rc not in (0, 3):
             return
 
-
-class _Worker:
-    "A sweep's slot as one process (`_serve`) that trains the runs handed to it one after another, on `gpu` as in `_start_run`."
+# %% ../nbs/10_runs.ipynb #772b8741
+class _WorkerProcess:
+    "The process of a sweep's CPU worker (`_serve`) on `gpu` as in `_start_run`, and a thread that collects its answers."
 
     def __init__(self, gpu, threads: int, env: dict | None):
         import queue, threading
@@ -220,6 +220,14 @@ class _Worker:
 
     def alive(self) -> bool:
         return self.proc.poll() is None
+
+    terminate = lambda self: self.proc.terminate()
+    kill = lambda self: self.proc.kill()
+    wait = lambda self, timeout=None: self.proc.wait(timeout)
+
+# %% ../nbs/10_runs.ipynb #9d4f16b6
+class _Worker(_WorkerProcess):
+    "A sweep's slot as one process (`_serve`) that trains the runs handed to it one after another, on `gpu` as in `_start_run`."
 
     def run(self, cfg: dict, runs_dir: Path) -> "_Worker":
         "Hand it a run; the worker is then that run's handle (`poll`)."
@@ -247,10 +255,6 @@ class _Worker:
             self.proc.wait(timeout=30)
         except (OSError, subprocess.TimeoutExpired):
             self.proc.kill()
-
-    terminate = lambda self: self.proc.terminate()
-    kill = lambda self: self.proc.kill()
-    wait = lambda self, timeout=None: self.proc.wait(timeout)
 
 # %% ../nbs/10_runs.ipynb #7e1a0604
 class SweepStopped(KeyboardInterrupt):
@@ -628,7 +632,7 @@ def reconstruction_scores(ae, profile: str = "quick", data: str = "fashion_mnist
                      "floor_fid": real["fid"], "floor_kid": real.get("kid_mean")}
     return out
 
-
+# %% ../nbs/10_runs.ipynb #d216ad74
 def latent_runs(profile: str = "quick", out_dir=None, train: bool = True, per_gpu: int = GPU_RUNS_PER_GPU,
                 workers: int = 2, progress: bool = True, targets=("x0", "eps", "v"), seeds=None
                 ) -> tuple[ExperimentPaths, Path, dict]:

@@ -166,7 +166,7 @@ class SeedGroup:
     def logs(self) -> np.ndarray:
         return log_fids(self.fids)
 
-
+# %% ../nbs/10b_stats.ipynb #1a28c79d
 def _setting(run: Path) -> tuple[int, dict]:
     "(seed, setting) of a run folder; its configuration is completed with `TrainConfig`'s defaults first."
     try:
@@ -175,7 +175,7 @@ def _setting(run: Path) -> tuple[int, dict]:
         raise ValueError(f"{run / 'config.json'}: {e}") from e
     return full["seed"], {k: v for k, v in full.items() if k not in SETTING_IGNORES}
 
-
+# %% ../nbs/10b_stats.ipynb #05ae96af
 def seed_groups(runs_dir, step: int, n: int | None = None, n_ref: int | None = None,
                 min_seeds: int = 2) -> list[SeedGroup]:
     """Every setting with >= `min_seeds` distinct training seeds among the run folders of `runs_dir` that evaluated
@@ -505,7 +505,7 @@ def replicates(runs_dir, step: int, n: int | None = None, n_ref: int | None = No
     replicated = [g for g in groups if len(g.seeds) > 1]
     return Replicates(step, groups, seed_pools(replicated) if replicated else {})
 
-
+# %% ../nbs/10b_stats.ipynb #a5e06e53
 def judge(a_fids, b_fids, pool: Pool | None = None, *, nearest: Pool | None = None,
           alpha: float = ALPHA) -> Comparison | None:
     """The comparison of b against a that the data allow: with `pool` (the matching protocol, step and regime) the
@@ -523,7 +523,7 @@ def judge(a_fids, b_fids, pool: Pool | None = None, *, nearest: Pool | None = No
         return break_even(a[0], b[0], nearest, alpha)
     return None
 
-
+# %% ../nbs/10b_stats.ipynb #fd287e59
 VERDICT_COLUMNS = ("fid_a", "fid_b", "n_a", "n_b", "ratio", "ci_low", "ci_high", "p", "p_holm", "sigma", "method",
                    "sigma_star", "sigma_upper", "verdict")
 NOT_MEASURED = "not measured"
