@@ -23,7 +23,7 @@ from .provenance import provenance
 
 # %% auto #0
 __all__ = ['Autoencoder', 'kl_divergence', 'autoencoder_loss', 'AEConfig', 'build_autoencoder', 'latent_scale',
-           'train_autoencoder', 'reconstruct', 'reconstruction_quality', 'save_autoencoder', 'load_autoencoder',
+           'save_autoencoder', 'load_autoencoder', 'train_autoencoder', 'reconstruct', 'reconstruction_quality',
            'encode_dataset', 'latent_decoder', 'pixel_source']
 
 # %% ../nbs/03e_autoencoder.ipynb #ae000006
@@ -131,7 +131,7 @@ def _save_atomic(obj, path: Path):
 def build_autoencoder(cfg: AEConfig, in_chans: int = 1) -> Autoencoder:
     return Autoencoder(in_chans, cfg.latent_chans, cfg.channels)
 
-# %% ../nbs/03e_autoencoder.ipynb #ae000014
+# %% ../nbs/03e_autoencoder.ipynb #09989ef4
 @torch.no_grad()
 def latent_scale(model: Autoencoder, data, n: int = 10_000, batch_size: int = 500) -> float:
     "1 / standard deviation of the latent means of the first n images of `data` (SD's scale factor, measured)."
@@ -148,7 +148,23 @@ def latent_scale(model: Autoencoder, data, n: int = 10_000, batch_size: int = 50
         raise ValueError(f"latent variance {var} on {n} images: the encoder maps them to a constant")
     return 1.0 / math.sqrt(var)
 
+# %% ../nbs/03e_autoencoder.ipynb #ecd18b26
+def save_autoencoder(model: Autoencoder, cfg: AEConfig, path) -> Path:
+    "Write what `load_autoencoder` reads: the weights (with the scale factor), the run's config and the image channels."
+    path = Path(path)
+    _save_atomic({"model": model.state_dict(), "config": asdict(cfg), "in_chans": model.in_chans}, path)
+    return path
 
+
+def load_autoencoder(path, map_location="cpu") -> Autoencoder:
+    "The trained autoencoder of an `autoencoder.pt` (weights and scale factor), in eval mode."
+    state = torch.load(path, map_location=map_location)
+    cfg = AEConfig(**state["config"])
+    model = build_autoencoder(cfg, state["in_chans"])
+    model.load_state_dict(state["model"])
+    return model.eval()
+
+# %% ../nbs/03e_autoencoder.ipynb #ac0a3358
 def train_autoencoder(cfg: AEConfig, out_dir, device: str | None = None, progress: bool = True,
                       data_root=None) -> Path:
     "Train (or resume) an autoencoder run into out_dir; returns the path of its `autoencoder.pt`."
@@ -193,7 +209,7 @@ def train_autoencoder(cfg: AEConfig, out_dir, device: str | None = None, progres
                                                                 "scale_factor": model.scale_factor.item()}), indent=1) + "\n")
     return final
 
-
+# %% ../nbs/03e_autoencoder.ipynb #f3799835
 @torch.no_grad()
 def reconstruct(model: Autoencoder, x: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
     "Images x in [-1, 1] through the autoencoder (the latent mean decoded), in batches on its device; [-1, 1] on the CPU."
@@ -210,22 +226,6 @@ def reconstruction_quality(model: Autoencoder, test, train, n_mean: int = 10_000
     mean_img = train.get(torch.arange(min(len(train), n_mean)))[0].mean(0, keepdim=True)
     return {"test_images": len(x), "mse": (rec - x).pow(2).mean().item(),
             "mean_image_mse": (mean_img - x).pow(2).mean().item(), "scale_factor": model.scale_factor.item()}
-
-
-def save_autoencoder(model: Autoencoder, cfg: AEConfig, path) -> Path:
-    "Write what `load_autoencoder` reads: the weights (with the scale factor), the run's config and the image channels."
-    path = Path(path)
-    _save_atomic({"model": model.state_dict(), "config": asdict(cfg), "in_chans": model.in_chans}, path)
-    return path
-
-
-def load_autoencoder(path, map_location="cpu") -> Autoencoder:
-    "The trained autoencoder of an `autoencoder.pt` (weights and scale factor), in eval mode."
-    state = torch.load(path, map_location=map_location)
-    cfg = AEConfig(**state["config"])
-    model = build_autoencoder(cfg, state["in_chans"])
-    model.load_state_dict(state["model"])
-    return model.eval()
 
 # %% ../nbs/03e_autoencoder.ipynb #ae000019
 @torch.no_grad()

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .basics import repo_root
+from .basics import patch_method, repo_root
 
 # %% auto #0
 __all__ = ['FASHION_MNIST_DIRS', 'SPLIT_FILES', 'IMAGE_SUFFIXES', 'DATASETS', 'DataError', 'read_idx', 'data_home',
@@ -194,7 +194,7 @@ def load_latents(path):
         labels = labels.long()
     return lat.float() * float(obj["scale_factor"]), labels
 
-# %% ../nbs/04_data.ipynb #7d328ff6
+# %% ../nbs/04_data.ipynb #050a345f
 @dataclass
 class ImageData:
     "An in-memory dataset: uint8 pixels [N, C, H, W] (or float latents) and optional int64 labels."
@@ -233,28 +233,32 @@ class ImageData:
         self.labels = None if self.labels is None else self.labels.to(device)
         return self
 
-    def pixels(self) -> torch.Tensor:
-        "All images as uint8 pixels the way `get` serves them (padded with black), e.g. as an FID reference."
-        if self.images.dtype != torch.uint8:
-            raise DataError(f"{self.name} holds {self.images.dtype} latents, not pixel images")
-        x = self.images
-        if self.pad_to and self.pad_to != x.shape[-1]:
-            m = (self.pad_to - x.shape[-1]) // 2
-            x = F.pad(x, (m, m, m, m), value=0)
-        return x
+# %% ../nbs/04_data.ipynb #e6441e91
+@patch_method(ImageData)
+def pixels(self) -> torch.Tensor:
+    "All images as uint8 pixels the way `get` serves them (padded with black), e.g. as an FID reference."
+    if self.images.dtype != torch.uint8:
+        raise DataError(f"{self.name} holds {self.images.dtype} latents, not pixel images")
+    x = self.images
+    if self.pad_to and self.pad_to != x.shape[-1]:
+        m = (self.pad_to - x.shape[-1]) // 2
+        x = F.pad(x, (m, m, m, m), value=0)
+    return x
 
-    def get(self, idx: torch.Tensor, flip: torch.Tensor | None = None):
-        "The batch at indices `idx` as float32 in [-1, 1] (latents as stored), with labels (or None)."
-        idx = idx.to(self.images.device)
-        x = self.images[idx]
-        x = x.float() / 127.5 - 1 if x.dtype == torch.uint8 else x.float()
-        if self.pad_to and self.pad_to != x.shape[-1]:
-            m = (self.pad_to - x.shape[-1]) // 2
-            x = F.pad(x, (m, m, m, m), value=-1.0)
-        if self.hflip and flip is not None:
-            x = torch.where(flip.to(x.device).view(-1, 1, 1, 1), x.flip(-1), x)
-        y = None if self.labels is None else self.labels[idx]
-        return x, y
+# %% ../nbs/04_data.ipynb #9734b903
+@patch_method(ImageData)
+def get(self, idx: torch.Tensor, flip: torch.Tensor | None = None):
+    "The batch at indices `idx` as float32 in [-1, 1] (latents as stored), with labels (or None)."
+    idx = idx.to(self.images.device)
+    x = self.images[idx]
+    x = x.float() / 127.5 - 1 if x.dtype == torch.uint8 else x.float()
+    if self.pad_to and self.pad_to != x.shape[-1]:
+        m = (self.pad_to - x.shape[-1]) // 2
+        x = F.pad(x, (m, m, m, m), value=-1.0)
+    if self.hflip and flip is not None:
+        x = torch.where(flip.to(x.device).view(-1, 1, 1, 1), x.flip(-1), x)
+    y = None if self.labels is None else self.labels[idx]
+    return x, y
 
 # %% ../nbs/04_data.ipynb #7d32005b
 DATASETS = ("fashion_mnist", "mnist", "cifar10", "npz", "folder", "latents")

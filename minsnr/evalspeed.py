@@ -217,7 +217,7 @@ def _pick_inception(rows: list[dict], sets) -> dict:
     ok = [r for r in rows if all(abs(r[f"dfid_{s}"]) < MAX_DFID for s in sets)]
     return min(ok, key=lambda r: sum(r[f"seconds_{s}"] for s in sets))
 
-# %% ../nbs/10c_eval_speed.ipynb #795323a8
+# %% ../nbs/10c_eval_speed.ipynb #c2ad6d4a
 def _beside_run(cfg_run: dict) -> dict:
     "The training process run beside an evaluation: the job's run under another name, long enough never to finish."
     return dict(cfg_run, name="evalspeed-beside", steps=100_000, ckpt_every=100_000)
@@ -235,28 +235,11 @@ def _job_runs(P: dict, profile: str) -> tuple[dict, dict]:
         check_plan(_pack_plan(base, k, P["pack_steps"][k], "bench"))
     return base, cfg_run
 
-
-def eval_speed_job(out_dir, profile: str = "gpu", device=None, phases=None) -> dict:
-    """The evaluation-speed measurements of one machine, into out_dir/evalspeed.json (rewritten after every phase, so
-    a stopped job keeps what it measured; a phase already in the file is not measured again):
-    `alone` — a fresh long-protocol x0 Min-SNR-5 run (evaluations off) trained alone: one run's throughput, and the
-    model the other phases sample; `no_host_sync`; `sampling` (`sampling_speed`); `inception` (`inception_speed` on
-    the run's samples and on noisy test images near FID 5); `kid` (`kid_check`); `eval_old` / `eval_new` — one whole
-    evaluation by the path the committed runs used (compiled, KID by torch-fidelity) and by the fastest settings
-    measured, with `same_samples` (the new metric path on the old path's samples); `packing` (`packing_speed`); `beside` — the new
-    evaluation while a training process shares the GPU."""
-    from minsnr.data import load_dataset
-    from minsnr.schedules import make_schedule
-    if profile not in EVALSPEED:
-        raise ValueError(f"profile {profile!r}: valid profiles: {', '.join(EVALSPEED)}")
-    P = EVALSPEED[profile]
-    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    cuda = device.type == "cuda"
-    old_mode = "default" if cuda else "eager"  # on a CPU: no compiler, the code paths only
-    out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
-    f = out / "evalspeed.json"
-    res = json.loads(f.read_text()) if f.exists() else {}
-    res.setdefault("provenance", provenance({"profile": profile}))
+# %% ../nbs/10c_eval_speed.ipynb #ed1976fa
+def _phases(f: Path, res: dict, phases=None):
+    """The `phase(key, fn)` of a job whose records `res` are kept in the JSON file `f`: it records fn's value (or the
+    error it raised) under `key` and rewrites the file, unless `key` is recorded already or not among `phases` (None:
+    all of them); it returns the record."""
     todo = lambda k: k not in res and (phases is None or k in phases)
 
     def save(key, value):
@@ -272,6 +255,29 @@ def eval_speed_job(out_dir, profile: str = "gpu", device=None, phases=None) -> d
                 import traceback
                 save(key, {"error": f"{type(e).__name__}: {e}", "traceback": traceback.format_exc()[-3000:]})
         return res.get(key)
+    return phase
+
+# %% ../nbs/10c_eval_speed.ipynb #290b60ad
+def eval_speed_job(out_dir, profile: str = "gpu", device=None, phases=None) -> dict:
+    """The evaluation-speed measurements of one machine, into out_dir/evalspeed.json (rewritten after every phase, so
+    a stopped job keeps what it measured; a phase already in the file is not measured again):
+    `alone` — a fresh long-protocol x0 Min-SNR-5 run (evaluations off) trained alone: one run's throughput, and the
+    model the other phases sample; `no_host_sync`; `sampling` (`sampling_speed`); `inception` (`inception_speed` on
+    the run's samples and on noisy test images near FID 5); `kid` (`kid_check`); `eval_old` / `eval_new` — one whole
+    evaluation by the path the committed runs used (compiled, KID by torch-fidelity) and by the fastest settings
+    measured, with `same_samples` (the new metric path on the old path's samples); `packing` (`packing_speed`); `beside` — the new
+    evaluation while a training process shares the GPU."""
+    if profile not in EVALSPEED:
+        raise ValueError(f"profile {profile!r}: valid profiles: {', '.join(EVALSPEED)}")
+    P = EVALSPEED[profile]
+    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    cuda = device.type == "cuda"
+    old_mode = "default" if cuda else "eager"  # on a CPU: no compiler, the code paths only
+    out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
+    f = out / "evalspeed.json"
+    res = json.loads(f.read_text()) if f.exists() else {}
+    res.setdefault("provenance", provenance({"profile": profile}))
+    phase = _phases(f, res, phases)
 
     for name in ("cache_size_limit", "recompile_limit"):  # one network compiled at several shapes in two modes
         if hasattr(torch._dynamo.config, name):
@@ -285,6 +291,15 @@ def eval_speed_job(out_dir, profile: str = "gpu", device=None, phases=None) -> d
         return dict(runs=1, steps=P["train_steps"], batch_size=base["batch_size"], wall_s=round(wall, 1),
                     images_per_s_total=round(ips, 1), its_per_run=round(ips / base["batch_size"], 2))
     phase("alone", alone)
+    cfg, ext, ref, n, best, evaluate, u8_old = _old_path(phase, out, runs, cfg_run, P, device, cuda, old_mode)
+    _new_path(phase, res, out, runs, base, cfg_run, P, device, cfg, ext, ref, n, best, evaluate, u8_old)
+    return res
+
+# %% ../nbs/10c_eval_speed.ipynb #a0d1cf23
+def _old_path(phase, out: Path, runs: Path, cfg_run: dict, P: dict, device, cuda: bool, old_mode: str):
+    """The job's phases on its trained run up to the old evaluation path: `no_host_sync` (GPU only), `sampling` and
+    `eval_old`. Returns what the later phases use: (cfg, ext, ref, n, best, evaluate, u8_old)."""
+    from minsnr.schedules import make_schedule
     model, cfg, step = load_model(runs / cfg_run["name"], ema=True, device=device)
     sched = make_schedule(cfg.schedule, T=cfg.T)
     shape, K, amp = (1, 32, 32), 10, cuda
@@ -316,6 +331,14 @@ def eval_speed_job(out_dir, profile: str = "gpu", device=None, phases=None) -> d
         return dict(row, mode=old_mode, batch_size=B, inception="tf32", kid_backend="torch-fidelity")
     phase("eval_old", eval_old)
     u8_old = torch.load(out / "samples_old.pt")
+    return cfg, ext, ref, n, best, evaluate, u8_old
+
+# %% ../nbs/10c_eval_speed.ipynb #8e710009
+def _new_path(phase, res: dict, out: Path, runs: Path, base: dict, cfg_run: dict, P: dict, device, cfg, ext, ref,
+              n: int, best: dict, evaluate, u8_old):
+    """The job's phases after the old evaluation path: `inception`, `kid`, `eval_new` (the fastest settings measured),
+    `packing` and `beside`."""
+    from minsnr.data import load_dataset
 
     def inception():
         test = load_dataset(cfg.data, "test", pad_to=cfg.image_size).pixels()[:n]
@@ -359,4 +382,3 @@ def eval_speed_job(out_dir, profile: str = "gpu", device=None, phases=None) -> d
         m = [r["images_per_s"] for r in load_run(d)["metrics"]] if (d / "config.json").exists() else []
         return dict(row, **new, training_ready=ready, training_logs_before_eval=logs, training_images_per_s=m)
     phase("beside", beside)
-    return res

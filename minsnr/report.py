@@ -139,7 +139,7 @@ def table_row(path, row) -> dict:
         raise KeyError(f"{path}: {len(hits)} rows match {want} (need exactly one)")
     return hits[0]
 
-# %% ../nbs/12_report.ipynb #987cd0b1
+# %% ../nbs/12_report.ipynb #4bb19761
 @dataclass(frozen=True)
 class Claim:
     "One row of the README's claims table: where in `results/tables/` the paper's side and ours are displayed."
@@ -151,7 +151,7 @@ class Claim:
     ours: tuple = ("ours",)  # the column(s) with ours (several are joined, each after its column's name)
     claim: str | None = None # the claim as shown (default: the row's first cell)
 
-
+# %% ../nbs/12_report.ipynb #d8c1207c
 CLAIMS = (
     Claim("Fig. 1/5, x0", "fig5_long_convergence", "fig5long_claims_gpu", "Min-SNR-5 converges fastest (x0-prediction)",
           "paper", ("short protocol (several training seeds)", "long runs (one seed each)")),
@@ -196,7 +196,7 @@ CLAIMS = (
     Claim("later weightings", "beyond_weightings", "later_verdict_gpu", "best weighting, v-prediction", "paper"),
 )
 
-
+# %% ../nbs/12_report.ipynb #2a7fb1a0
 def _link(target: Path, base: Path) -> str:
     return Path(os.path.relpath(target, base)).as_posix()
 

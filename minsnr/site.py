@@ -137,7 +137,7 @@ def publish_raw(paths, root: Path, site: Path) -> int:
             n += 1
     return n
 
-# %% ../nbs/16_site.ipynb #5dbdf9cd
+# %% ../nbs/16_site.ipynb #66ea975d
 def _shown(nb):
     "The notebook as the site shows it (a copy): hidden cells out, directive lines off."
     import copy as _copy
@@ -156,7 +156,7 @@ def _shown(nb):
     nb.cells = keep
     return nb
 
-
+# %% ../nbs/16_site.ipynb #a0b230af
 _STYLE = """
 body { margin: 0 0 0 17rem !important; font-family: system-ui, sans-serif; line-height: 1.5; }
 main.mn-page { max-width: 60rem; padding: 1rem 2rem; }
@@ -184,13 +184,13 @@ def nav_html(pages: list[Page], current: Page) -> str:
     out.append("</nav>")
     return "\n".join(out)
 
-
+# %% ../nbs/16_site.ipynb #29071eb3
 def wrap_page(body: str, title: str, nav: str = "") -> str:
     "A plain page (front, results, reference, listings) with the site's style and navigation."
     return (f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>{html.escape(title)} · minsnr</title>'
             f"<style>{_STYLE}</style></head>\n<body>{nav}<main class=\"mn-page\">{body}</main></body></html>\n")
 
-
+# %% ../nbs/16_site.ipynb #ab549620
 def render_notebook(path: Path, nav: str, title: str) -> str:
     "A notebook as an HTML page (nbconvert's lab template), with the site's navigation and style."
     import nbformat

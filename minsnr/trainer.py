@@ -436,25 +436,13 @@ def _check_config_file(self, state: dict):
         warnings.warn(f"{p} differs from the configuration of checkpoint step {state['step']} ({what}); the run "
                       f"resumes with the checkpoint's and rewrites config.json (the file as it was: config.json.edited)")
 
-# %% ../nbs/05_trainer.ipynb #77de1134
+# %% ../nbs/05_trainer.ipynb #33b061fb
 @patch_method(Trainer)
-def fit(self, resume: bool = False) -> dict:
-    """Train to `config.steps`. With `resume`, continue from the newest good checkpoint in the run folder
-    (starting fresh if there is none), first making the evaluation due at the checkpoint's step if the log lacks it.
-    Returns a summary dict. The run folder is this process's (rank 0 holds its lock, `lock_run`) until it returns."""
-    lock = lock_run(self.out) if self.is_main else None
-    try:
-        return self._fit(resume)
-    finally:
-        if lock is not None:
-            lock.close()
-
-
-@patch_method(Trainer)
-def _fit(self, resume: bool) -> dict:
-    import datetime
+def _open_run(self, resume: bool) -> dict | None:
+    """The run folder made ready for `fit`. Resuming, the newest good checkpoint is restored and the logs are repaired
+    and cut back to its step; otherwise a folder already holding a run is refused and old logs are removed. Returns
+    the checkpoint's state, or None for a fresh start."""
     cfg = self.cfg
-    started = datetime.datetime.now(datetime.timezone.utc).isoformat()
     self.out.mkdir(parents=True, exist_ok=True)
     state = self._load_latest() if resume else None
     self.resumed_from, self.segments = None, []
@@ -475,6 +463,15 @@ def _fit(self, resume: bool) -> dict:
         cfg.save(self.out / "config.json")
     if self.world > 1:
         dist.barrier()
+    return state
+
+# %% ../nbs/05_trainer.ipynb #ce237743
+@patch_method(Trainer)
+def _fit(self, resume: bool) -> dict:
+    import datetime
+    cfg = self.cfg
+    started = datetime.datetime.now(datetime.timezone.utc).isoformat()
+    state = self._open_run(resume)
     t_start = time.perf_counter()
     self._write_provenance("running", 0.0, started)
     if state is not None and self.eval_hook is not None and self.eval_due(self.step) and not self._evaluated(self.step):
@@ -504,6 +501,19 @@ def _fit(self, resume: bool) -> dict:
     self._write_provenance(status, wall, started)
     return {"status": status, "steps": self.step, "diverged_at_step": self.diverged_at_step,
             "wall_time_s": wall, "out_dir": str(self.out)}
+
+# %% ../nbs/05_trainer.ipynb #7ef9e82f
+@patch_method(Trainer)
+def fit(self, resume: bool = False) -> dict:
+    """Train to `config.steps`. With `resume`, continue from the newest good checkpoint in the run folder
+    (starting fresh if there is none), first making the evaluation due at the checkpoint's step if the log lacks it.
+    Returns a summary dict. The run folder is this process's (rank 0 holds its lock, `lock_run`) until it returns."""
+    lock = lock_run(self.out) if self.is_main else None
+    try:
+        return self._fit(resume)
+    finally:
+        if lock is not None:
+            lock.close()
 
 # %% ../nbs/05_trainer.ipynb #7e1a020c
 @patch_method(Trainer)
