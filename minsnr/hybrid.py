@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
 import torch
 
@@ -19,7 +20,7 @@ from .runfiles import read_jsonl
 from .runs import config_differences
 from .sampler import SwitchedNet, clamp_boundary
 from .schedules import make_schedule
-from .trainer import load_network
+from .trainer import model_from_state, read_network
 
 # %% auto #0
 __all__ = ['LAST_STEP_ONLY', 'WEIGHTING_KEYS', 'Subject', 'evaluate_network', 'hybrid_scores']
@@ -38,7 +39,7 @@ class Subject:
         self.device = torch.device(self.device)
         self.schedule = make_schedule(self.cfg.schedule, T=self.cfg.T)
         self.amp = self.cfg.bf16_on(self.device)
-        self.data = type("Shape", (), {"shape": tuple(self.data_shape)})  # the hook reads `trainer.data.shape`
+        self.data = SimpleNamespace(shape=tuple(self.data_shape))  # the hook reads `trainer.data.shape`
         self.model, self.out = self.ema, None
 
 
@@ -70,15 +71,14 @@ def hybrid_scores(net_files, gamma: float = 5.0, device="cpu", out=None, runs_di
     the one measured again; `out`: a JSON file to write the record to."""
     if len(net_files) != 2:
         raise ValueError(f"hybrid_scores takes two network files, got {len(net_files)}")
-    loaded = [load_network(f, device) for f in net_files]
-    (a, ca, sa), (b, cb, sb) = loaded
+    states = [read_network(f, device) for f in net_files]
+    (a, ca, sa), (b, cb, sb) = (model_from_state(s, "ema", device) for s in states)
     diff = config_differences(ca.to_dict(), cb.to_dict(), ignore=WEIGHTING_KEYS)
     if diff or sa != sb:
         raise ValueError(f"the networks of a hybrid differ in their weighting alone; {ca.name} (step {sa}) and "
                          f"{cb.name} (step {sb}) also differ in: {', '.join(diff) or 'step'}")
     t_s = clamp_boundary(make_schedule(ca.schedule, T=ca.T), gamma)
-    head = torch.load(net_files[0], weights_only=True, map_location="cpu")
-    shape, classes = head["data_shape"], head["num_classes"]
+    shape, classes = states[0]["data_shape"], states[0]["num_classes"]
     named = {ca.name: a, cb.name: b}
     rows = []
     for high, low in ((ca.name, ca.name), (cb.name, cb.name), (ca.name, cb.name), (cb.name, ca.name)):

@@ -32,7 +32,7 @@ from .weightings import WeightedLoss, bin_sums
 
 # %% auto #0
 __all__ = ['NETWORK_FORMAT', 'NETWORK_KEYS', 'Trainer', 'build_model', 'ema_decay', 'ema_start_weight', 'train',
-           'find_checkpoint', 'load_model', 'export_network', 'load_network']
+           'find_checkpoint', 'model_from_state', 'load_model', 'export_network', 'read_network', 'load_network']
 
 # %% ../nbs/05_trainer.ipynb #80b16255
 def _dist_env():
@@ -561,7 +561,7 @@ def find_checkpoint(path) -> Path:
     return load_checkpoint(path)[0]
 
 
-def _model_from(state: dict, weights: str, device):
+def model_from_state(state: dict, weights: str = "ema", device="cpu"):
     "(model in eval mode, TrainConfig, step) of a checkpoint's or network file's state, with its `weights`."
     cfg = TrainConfig.from_dict(state["config"])
     C, H, _ = state["data_shape"]
@@ -573,7 +573,7 @@ def _model_from(state: dict, weights: str, device):
 def load_model(path, ema: bool = True, device="cpu"):
     "(model in eval mode, TrainConfig, step) from a checkpoint file or the newest readable checkpoint of a run folder."
     _, ckpt = load_checkpoint(path, map_location=device)
-    return _model_from(ckpt, "ema" if ema else "model", device)
+    return model_from_state(ckpt, "ema" if ema else "model", device)
 
 # %% ../nbs/05_trainer.ipynb #83fa4fa2
 NETWORK_FORMAT = "minsnr-network-1"
@@ -585,16 +585,12 @@ def export_network(path, dest) -> Path:
     `dest` (atomically), with the name of the checkpoint it came from; returns `dest`."""
     f, ckpt = load_checkpoint(path)
     net = {"format": NETWORK_FORMAT, **{k: ckpt[k] for k in NETWORK_KEYS}, "from_checkpoint": f.name}
-    dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(dest.name + ".tmp")
-    torch.save(net, tmp)
-    os.replace(tmp, dest)
-    return dest
+    Path(dest).parent.mkdir(parents=True, exist_ok=True)
+    return write_atomic(dest, lambda fh: torch.save(net, fh))
 
 
-def load_network(path, device="cpu"):
-    "(model in eval mode, TrainConfig, step) from a network file written by `export_network`."
+def read_network(path, device="cpu") -> dict:
+    "The checked contents of a network file written by `export_network` (its `data_shape`, `num_classes`, ...)."
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"network file {p} does not exist")
@@ -605,4 +601,9 @@ def load_network(path, device="cpu"):
     if not isinstance(state, dict) or state.get("format") != NETWORK_FORMAT or not all(k in state for k in NETWORK_KEYS):
         raise ValueError(f"{p} is not a minsnr network file (format {NETWORK_FORMAT!r} with {', '.join(NETWORK_KEYS)}); "
                          f"a checkpoint is read by load_model")
-    return _model_from(state, "ema", device)
+    return state
+
+
+def load_network(path, device="cpu"):
+    "(model in eval mode, TrainConfig, step) from a network file written by `export_network`."
+    return model_from_state(read_network(path, device), "ema", device)
