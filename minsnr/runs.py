@@ -458,17 +458,18 @@ def pick_threshold(curves: list, min_runs: int = 2, ladder=FID_LADDER) -> float 
     return None
 
 # %% ../nbs/10_runs.ipynb #743acf42
-def plan_runs(plan: list[dict], key, paths: ExperimentPaths, train: bool = True, per_gpu: int = 1, workers: int = 2,
+def plan_runs(plan: list[dict], key, paths: ExperimentPaths, train: bool = False, per_gpu: int = 1, workers: int = 2,
               progress: bool = True) -> dict:
-    "{key(config): run} of a plan's runs that exist under `paths.runs`, training what is not done first if `train`."
+    """{key(config): run} of a plan's runs that exist under `paths.runs`. Reading only, unless `train`: then the runs
+    that are not done are trained first (`sweep`), an explicit step."""
     if train:
         sweep(plan, paths.runs, per_gpu=per_gpu, workers=workers, progress=progress)
     return {key(c): load_run(paths.runs / c["name"]) for c in plan if (paths.runs / c["name"]).exists()}
 
 
-def convergence_runs(profile: str = "quick", out_dir=None, train: bool = True, per_gpu: int = GPU_RUNS_PER_GPU,
+def convergence_runs(profile: str = "quick", out_dir=None, train: bool = False, per_gpu: int = GPU_RUNS_PER_GPU,
                      workers: int = 2, progress: bool = True) -> tuple[ExperimentPaths, dict]:
-    "(paths, {(target, strategy): run}) for the convergence plan, training the runs that are not done first."
+    "(paths, {(target, strategy): run}) for the convergence plan (`train`: train what is missing first)."
     paths = experiment_paths(profile, out_dir)
     return paths, plan_runs(convergence_plan(profile), lambda c: (c["target"], c["strategy"]), paths, train, per_gpu,
                             workers, progress)
@@ -526,10 +527,10 @@ def short_floor(profile: str = "quick", out_dir=None, evaluation: tuple[int, int
     return dict(fid=s["floor_fid"], kid=s.get("floor_kid"), n=s["images"], n_ref=s["ref_images"], source=str(f))
 
 
-def long_and_seed_runs(longs: list[dict], seeds: list[dict], paths: ExperimentPaths, train: bool = True,
+def long_and_seed_runs(longs: list[dict], seeds: list[dict], paths: ExperimentPaths, train: bool = False,
                        per_gpu: int = LONG_RUNS_PER_GPU, workers: int = 2, progress: bool = True, seed0=()):
     """(long runs {strategy: run or None}, seed runs {strategy: [runs or None]}) of a long-run plan and its seed runs
-    (`seed0` first, the seed-0 runs of another plan), training what is missing first; in the sweep each long run is
+    (`seed0` first, the seed-0 runs of another plan); `train`: train what is missing first, and in the sweep each long run is
     followed by its weighting's seed runs, so with `per_gpu` = 1 + their number they share its GPU."""
     keys = [c["strategy"] for c in longs]
     by_weighting = lambda plan, s: [c for c in plan if c["strategy"] == s]
@@ -541,11 +542,11 @@ def long_and_seed_runs(longs: list[dict], seeds: list[dict], paths: ExperimentPa
             {s: [load(c) for c in by_weighting(seed0, s) + by_weighting(seeds, s)] for s in keys})
 
 
-def long_runs(profile: str = "quick", out_dir=None, train: bool = True, per_gpu: int = LONG_RUNS_PER_GPU,
+def long_runs(profile: str = "quick", out_dir=None, train: bool = False, per_gpu: int = LONG_RUNS_PER_GPU,
               workers: int = 2, progress: bool = True, target: str = "x0"):
     """(paths, long runs {strategy: run}, seed runs {strategy: [seed 0, seed 1, ...]}) of the long protocol for one
-    target (its pair `LONG_WEIGHTINGS[target]`), training what is missing first: each long run with its weighting's
-    seed runs on one GPU."""
+    target (its pair `LONG_WEIGHTINGS[target]`); `train`: train what is missing first, each long run with its
+    weighting's seed runs on one GPU."""
     paths = experiment_paths(profile, out_dir)
     longs = long_plan(profile, target)
     keys = [c["strategy"] for c in longs]
@@ -554,9 +555,10 @@ def long_runs(profile: str = "quick", out_dir=None, train: bool = True, per_gpu:
                                        seed0))
 
 # %% ../nbs/10_runs.ipynb #48bbf4c1
-def gamma_runs(profile: str = "quick", out_dir=None, train: bool = True, per_gpu: int = GPU_RUNS_PER_GPU,
+def gamma_runs(profile: str = "quick", out_dir=None, train: bool = False, per_gpu: int = GPU_RUNS_PER_GPU,
                workers: int = 2, progress: bool = True) -> tuple[ExperimentPaths, dict]:
-    "(paths, {(target, γ): run}) of Min-SNR-γ for every γ of `gamma_plan` plus 5 and ∞ (SNR weighting)."
+    """(paths, {(target, γ): run}) of Min-SNR-γ for every γ of `gamma_plan` plus 5 and ∞ (SNR weighting); `train`:
+    train what is missing first."""
     paths = experiment_paths(profile, out_dir)
     new = gamma_plan(profile)
     old = [c for c in convergence_plan(profile) if c["strategy"] in ("min_snr", "snr")]
@@ -567,36 +569,36 @@ def gamma_runs(profile: str = "quick", out_dir=None, train: bool = True, per_gpu
                    if (paths.runs / c["name"]).exists()}
 
 # %% ../nbs/10_runs.ipynb #e9a00002
-def edm_runs(profile: str = "quick", out_dir=None, train: bool = True, per_gpu: int = LONG_RUNS_PER_GPU,
+def edm_runs(profile: str = "quick", out_dir=None, train: bool = False, per_gpu: int = LONG_RUNS_PER_GPU,
              workers: int = 2, progress: bool = True):
     """(paths, long runs {strategy: run}, seed runs {strategy: [seed runs in `EDM_SEEDS` order]}) of Figure 9 (EDM
-    vs EDM × min(SNR, 5)/SNR), training what is missing first."""
+    vs EDM × min(SNR, 5)/SNR); `train`: train what is missing first."""
     paths = experiment_paths(profile, out_dir)
     return (paths, *long_and_seed_runs(edm_plan(profile), edm_seed_plan(profile), paths, train, per_gpu, workers,
                                        progress))
 
 # %% ../nbs/10_runs.ipynb #u1b00002
-def unet_runs(profile: str = "quick", out_dir=None, train: bool = True, per_gpu: int = UNET_RUNS_PER_GPU,
+def unet_runs(profile: str = "quick", out_dir=None, train: bool = False, per_gpu: int = UNET_RUNS_PER_GPU,
               workers: int = 2, progress: bool = True, seeds=None) -> tuple[ExperimentPaths, dict]:
-    """(paths, {(target, strategy, seed): run}) of Table 1 (`unet_plan`; `seeds` as there), training the runs that
-    are not done first."""
+    """(paths, {(target, strategy, seed): run}) of Table 1 (`unet_plan`; `seeds` as there); `train`: train what
+    is missing first."""
     paths = experiment_paths(profile, out_dir)
     return paths, plan_runs(unet_plan(profile, seeds), lambda c: (c["target"], c["strategy"], c["seed"]), paths, train,
                             per_gpu, workers, progress)
 
 
-def uncond_runs(profile: str = "quick", out_dir=None, train: bool = True, per_gpu: int = 1, workers: int = 2,
+def uncond_runs(profile: str = "quick", out_dir=None, train: bool = False, per_gpu: int = 1, workers: int = 2,
                 progress: bool = True, models=("unet_s", "vit_s_2")) -> tuple[ExperimentPaths, dict]:
-    """(paths, {(model, strategy): run}) of Table 3 (`uncond_plan` for the backbones in `models`), training the runs
-    that are not done first."""
+    """(paths, {(model, strategy): run}) of Table 3 (`uncond_plan` for the backbones in `models`); `train`:
+    train what is missing first."""
     paths = experiment_paths(profile, out_dir)
     return paths, plan_runs(uncond_plan(profile, models), lambda c: (c["model"], c["strategy"]), paths, train, per_gpu,
                             workers, progress)
 
 # %% ../nbs/10_runs.ipynb #b7b00002
-def later_runs(profile: str = "quick", out_dir=None, train: bool = True, per_gpu: int = GPU_RUNS_PER_GPU,
+def later_runs(profile: str = "quick", out_dir=None, train: bool = False, per_gpu: int = GPU_RUNS_PER_GPU,
                workers: int = 2, progress: bool = True) -> tuple[ExperimentPaths, dict]:
-    "(paths, {(target, weighting key): run}) of the later weightings' comparison, training the runs not done first."
+    "(paths, {(target, weighting key): run}) of the later weightings' comparison (`train`: train what is missing first)."
     paths = experiment_paths(profile, out_dir)
     return paths, plan_runs(later_plan(profile), lambda c: (c["target"], Weighting.from_config(c).key), paths, train,
                             per_gpu, workers, progress)
@@ -633,11 +635,11 @@ def reconstruction_scores(ae, profile: str = "quick", data: str = "fashion_mnist
     return out
 
 # %% ../nbs/10_runs.ipynb #d216ad74
-def latent_runs(profile: str = "quick", out_dir=None, train: bool = True, per_gpu: int = GPU_RUNS_PER_GPU,
+def latent_runs(profile: str = "quick", out_dir=None, train: bool = False, per_gpu: int = GPU_RUNS_PER_GPU,
                 workers: int = 2, progress: bool = True, targets=("x0", "eps", "v"), seeds=None
                 ) -> tuple[ExperimentPaths, Path, dict]:
     """(paths, autoencoder folder, {(target, weighting key, seed): run}) of Figure 5 in latent space (`latent_plan`;
-    `seeds` as there), training what is missing."""
+    `seeds` as there); `train`: train (and encode) what is missing first."""
     import torch
     from minsnr.autoencoder import (AEConfig, encode_dataset, load_autoencoder, reconstruct, reconstruction_quality,
                                     train_autoencoder)
