@@ -54,6 +54,14 @@ class Run:
         rows = [e for e in self.evals if e.get(metric) is not None]
         return [e["step"] for e in rows], [e[metric] for e in rows]
 
+    def metric_curve(self, metric: str, index: int | None = None) -> tuple[list[int], list[float]]:
+        "(steps, values) of training-log `metric` (its entry `index` for a list) where it was logged (None left out)."
+        vals = [(m["step"], m.get(metric)) for m in self.metrics]
+        if index is not None:
+            vals = [(s, v if v is None else v[index]) for s, v in vals]
+        vals = [(s, v) for s, v in vals if v is not None]
+        return [s for s, _ in vals], [v for _, v in vals]
+
     def at(self, step: int) -> dict | None:
         "The evaluation row of `step` (None where the run did not evaluate there)."
         return next((e for e in self.evals if e["step"] == step), None)
