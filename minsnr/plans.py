@@ -18,13 +18,13 @@ from .weightings import Weighting
 # %% auto #0
 __all__ = ['PROFILES', 'FIG5_WEIGHTINGS', 'GPU_STEPS', 'GPU_EVAL_AT', 'GPU_EVAL', 'GPU_RUNS_PER_GPU', 'LONG_STEPS',
            'LONG_EVAL_AT', 'GUIDANCE_INTERVAL', 'LONG_VARIANTS', 'LONG_EVAL', 'SPREAD_SEEDS', 'SEED_EVAL_AT',
-           'LONG_RUNS_PER_GPU', 'LONG_WEIGHTINGS', 'LONG_SEED_EVAL_AT', 'LONG_SEED_EVAL', 'GAMMAS', 'GAMMA_EVAL_AT',
-           'GAMMA_FINAL', 'EDM_AXIS', 'EDM_EVAL', 'EDM_SEEDS', 'UNET_MODEL', 'UNET_RUNS_PER_GPU', 'UNET_QUICK_KWARGS',
-           'UNET_SEEDS', 'LATER_WEIGHTINGS', 'LATER_GRAM_SAMPLES', 'AE_PLAN', 'LATENT_WEIGHTINGS', 'LATENT_SEEDS',
-           'PARETO_RANGES', 'PLANS', 'ExperimentPaths', 'check_profile', 'experiment_paths', 'make_plan', 'fig5_base',
-           'convergence_plan', 'long_protocol', 'long_plan', 'seed_plan', 'long_seed_plan', 'gamma_plan', 'edm_plan',
-           'edm_seed_plan', 'unet_plan', 'uncond_plan', 'later_plan', 'autoencoder_plan', 'latent_plan', 'pareto_plan',
-           'get_plan']
+           'LONG_RUNS_PER_GPU', 'LONG_WEIGHTINGS', 'LONG_SEED_EVAL_AT', 'LONG_SEED_EVAL', 'VMSE_SEEDS', 'GAMMAS',
+           'GAMMA_EVAL_AT', 'GAMMA_FINAL', 'EDM_AXIS', 'EDM_EVAL', 'EDM_SEEDS', 'UNET_MODEL', 'UNET_RUNS_PER_GPU',
+           'UNET_QUICK_KWARGS', 'UNET_SEEDS', 'LATER_WEIGHTINGS', 'LATER_GRAM_SAMPLES', 'AE_PLAN', 'LATENT_WEIGHTINGS',
+           'LATENT_SEEDS', 'PARETO_RANGES', 'PLANS', 'ExperimentPaths', 'check_profile', 'experiment_paths',
+           'make_plan', 'fig5_base', 'convergence_plan', 'long_protocol', 'long_plan', 'seed_plan', 'long_seed_plan',
+           'vmse_plan', 'gamma_plan', 'edm_plan', 'edm_seed_plan', 'unet_plan', 'uncond_plan', 'later_plan',
+           'autoencoder_plan', 'latent_plan', 'pareto_plan', 'get_plan']
 
 # %% ../nbs/09_plans.ipynb #7592e260
 PROFILES = ("quick", "gpu")
@@ -187,16 +187,26 @@ LONG_SEED_EVAL_AT = sorted(LONG_EVAL_AT + [12_000, 18_000, 21_000])
 LONG_SEED_EVAL = dict(LONG_EVAL, noise_seeds=[1], test_split="test")
 
 
-def long_seed_plan(profile: str = "gpu", target: str = "eps", seeds=None) -> list[dict]:
-    """The long runs of `target`'s pair (`LONG_WEIGHTINGS[target]`) with training seeds `seeds` (default
-    `SPREAD_SEEDS`; one for quick), the long protocol with `LONG_SEED_EVAL_AT` and `LONG_SEED_EVAL`."""
-    pair = _pair(target)
+def long_seed_plan(profile: str = "gpu", target: str = "eps", seeds=None, weightings=None) -> list[dict]:
+    """The long runs of `target`'s pair (`LONG_WEIGHTINGS[target]`, or `weightings`) with training seeds `seeds`
+    (default `SPREAD_SEEDS`; one for quick), the long protocol with `LONG_SEED_EVAL_AT` and `LONG_SEED_EVAL`."""
+    pair = _pair(target) if weightings is None else list(weightings)
     seeds = seeds or (SPREAD_SEEDS if profile == "gpu" else SPREAD_SEEDS[:1])
     base = long_protocol(fig5_base(profile), profile, LONG_SEED_EVAL, test_split="test")  # quick: no guided variants
     if profile == "gpu":
         base["eval_at"] = LONG_SEED_EVAL_AT
     return make_plan(f"fig5long-{profile}", base, target=[target], strategy=pair,
                      seed=[(f"seed{s}", {"seed": s}) for s in seeds])
+
+# %% ../nbs/09_plans.ipynb #0b6ee81e
+VMSE_SEEDS = (0, 1, 2)
+
+
+def vmse_plan(profile: str = "gpu", seeds=None) -> list[dict]:
+    """The plain v-MSE (`Weighting("snr_plus_one")`) for v-prediction in long runs, training seeds `seeds` (default
+    `VMSE_SEEDS`; seed 0 alone for quick): `long_seed_plan` with that one weighting."""
+    seeds = seeds or (VMSE_SEEDS if profile == "gpu" else VMSE_SEEDS[:1])
+    return long_seed_plan(profile, "v", seeds, weightings=[Weighting("snr_plus_one")])
 
 # %% ../nbs/09_plans.ipynb #ea2dfcd7
 GAMMAS = (1.0, 2.0, 10.0, 20.0)   # new clamps; 5 and ∞ (SNR) are the convergence plan's runs
@@ -371,6 +381,7 @@ def pareto_plan(profile: str, runs_dir) -> tuple[dict, list[dict]]:
 
 # %% ../nbs/09_plans.ipynb #ca7f10aa
 PLANS = {"convergence": convergence_plan, "long": long_plan, "seeds": seed_plan, "long_seeds": long_seed_plan,
+         "vmse": vmse_plan,
          "gamma": gamma_plan, "edm": edm_plan,
          "unet": unet_plan, "uncond": uncond_plan,
          "later": later_plan}

@@ -69,7 +69,7 @@ def target_factor(snr: torch.Tensor, target: str) -> torch.Tensor:
 
 # %% ../nbs/01_weightings.ipynb #f2cee487
 STRATEGIES = ("constant", "snr", "max_snr", "min_snr", "soft_min_snr", "p2", "edm", "sigmoid", "debiased",
-              "sigmoid_elbo")
+              "sigmoid_elbo", "snr_plus_one")
 GAMMA_STRATEGIES = ("max_snr", "min_snr", "soft_min_snr")  # strategies that read `gamma`
 
 def _check_positive(name, value):
@@ -120,6 +120,7 @@ def loss_weight(snr, strategy: str, target: str = "x0", gamma: float = 5.0, *, k
             "sigmoid": lambda: s * torch.sigmoid(bias - s.log()),
             "debiased": lambda: s.sqrt(),
             "sigmoid_elbo": lambda: s.sqrt() * (s + 1) * torch.sigmoid(bias - s.log()) / 2,
+            "snr_plus_one": lambda: s + 1,
         }[strategy]()
         return w
     if target == "v":
@@ -135,6 +136,7 @@ def loss_weight(snr, strategy: str, target: str = "x0", gamma: float = 5.0, *, k
         "edm": lambda: 1 + 1 / (sigma_data**2 * sp),
         "debiased": lambda: sp.rsqrt(),
         "sigmoid_elbo": lambda: torch.sigmoid(bias - sp.log()) * (sp + 1) / (2 * sp.sqrt()),
+        "snr_plus_one": lambda: 1 + 1 / sp,
     }
     if strategy in diverging:
         return torch.where(pos, diverging[strategy](), one)
@@ -158,6 +160,7 @@ WEIGHTING_STYLES = {  # strategy: (the paper's name, {gamma} filled in; colour i
     "sigmoid": ("Sigmoid", "#8C8C8C", "SNR·sigmoid(bias − log SNR) (Kingma & Gao 2023)"),
     "debiased": ("Debiased", "#CCB974", "√SNR, debiased (Yu et al. 2024)"),
     "sigmoid_elbo": ("Sigmoid-ELBO", "#64B5CD", "SNR·sigmoid(bias − log SNR)·cosh(log SNR / 2), Kingma & Gao 2023 over λ"),
+    "snr_plus_one": ("SNR+1", "#2F4858", "SNR + 1 (the plain v loss)"),
 }
 
 
