@@ -54,6 +54,11 @@ class Run:
         rows = [e for e in self.evals if e.get(metric) is not None]
         return [e["step"] for e in rows], [e[metric] for e in rows]
 
+    @property
+    def fids(self) -> dict[int, float]:
+        "{step: FID} of every evaluation that gave one (a divergence's None left out): `curve('fid')` as a lookup."
+        return dict(zip(*self.curve("fid")))
+
     def metric_curve(self, metric: str, index: int | None = None) -> tuple[list[int], list[float]]:
         "(steps, values) of training-log `metric` (its entry `index` for a list) where it was logged (None left out)."
         vals = [(m["step"], m.get(metric)) for m in self.metrics]
