@@ -79,6 +79,11 @@ class Run:
     def finished(self) -> bool:
         return self.provenance.get("status") == "finished" or (self.final or {}).get("step") == self.config.steps
 
+    def to_dict(self) -> dict:
+        "The run as `load_run` gives it (config as `TrainConfig.to_dict`), for a function that takes a run dict."
+        return {"name": self.name, "dir": self.dir, "config": self.config.to_dict(), "metrics": list(self.metrics),
+                "evals": list(self.evals), "provenance": self.provenance}
+
 # %% ../nbs/09b_experiment.ipynb #a8a77f34
 @dataclass(frozen=True)
 class Experiment:
