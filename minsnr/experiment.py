@@ -54,6 +54,11 @@ class Run:
         rows = [e for e in self.evals if e.get(metric) is not None]
         return [e["step"] for e in rows], [e[metric] for e in rows]
 
+    @property
+    def fids(self) -> dict[int, float]:
+        "{step: FID} of every evaluation that gave one (a divergence's None left out): `curve('fid')` as a lookup."
+        return dict(zip(*self.curve("fid")))
+
     def metric_curve(self, metric: str, index: int | None = None) -> tuple[list[int], list[float]]:
         "(steps, values) of training-log `metric` (its entry `index` for a list) where it was logged (None left out)."
         vals = [(m["step"], m.get(metric)) for m in self.metrics]
@@ -73,6 +78,11 @@ class Run:
     @property
     def finished(self) -> bool:
         return self.provenance.get("status") == "finished" or (self.final or {}).get("step") == self.config.steps
+
+    def to_dict(self) -> dict:
+        "The run as `load_run` gives it (config as `TrainConfig.to_dict`), for a function that takes a run dict."
+        return {"name": self.name, "dir": self.dir, "config": self.config.to_dict(), "metrics": list(self.metrics),
+                "evals": list(self.evals), "provenance": self.provenance}
 
 # %% ../nbs/09b_experiment.ipynb #a8a77f34
 @dataclass(frozen=True)
