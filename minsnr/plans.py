@@ -18,13 +18,14 @@ from .weightings import Weighting
 # %% auto #0
 __all__ = ['PROFILES', 'FIG5_WEIGHTINGS', 'GPU_STEPS', 'GPU_EVAL_AT', 'GPU_EVAL', 'GPU_RUNS_PER_GPU', 'LONG_STEPS',
            'LONG_EVAL_AT', 'GUIDANCE_INTERVAL', 'LONG_VARIANTS', 'LONG_EVAL', 'SPREAD_SEEDS', 'SEED_EVAL_AT',
-           'LONG_RUNS_PER_GPU', 'LONG_WEIGHTINGS', 'LONG_SEED_EVAL_AT', 'LONG_SEED_EVAL', 'VMSE_SEEDS', 'GAMMAS',
-           'GAMMA_EVAL_AT', 'GAMMA_FINAL', 'EDM_AXIS', 'EDM_EVAL', 'EDM_SEEDS', 'UNET_MODEL', 'UNET_RUNS_PER_GPU',
-           'UNET_QUICK_KWARGS', 'UNET_SEEDS', 'LATER_WEIGHTINGS', 'LATER_GRAM_SAMPLES', 'AE_PLAN', 'LATENT_WEIGHTINGS',
-           'LATENT_SEEDS', 'PARETO_RANGES', 'PLANS', 'ExperimentPaths', 'check_profile', 'experiment_paths',
-           'make_plan', 'fig5_base', 'convergence_plan', 'long_protocol', 'long_plan', 'seed_plan', 'long_seed_plan',
-           'vmse_plan', 'gamma_plan', 'edm_plan', 'edm_seed_plan', 'unet_plan', 'uncond_plan', 'later_plan',
-           'autoencoder_plan', 'latent_plan', 'pareto_plan', 'get_plan']
+           'LONG_RUNS_PER_GPU', 'LONG_WEIGHTINGS', 'LONG_SEED_EVAL_AT', 'LONG_SEED_EVAL', 'VMSE_SEEDS',
+           'HEADLINE_STEPS', 'HEADLINE_EVAL_AT', 'GAMMAS', 'GAMMA_EVAL_AT', 'GAMMA_FINAL', 'EDM_AXIS', 'EDM_EVAL',
+           'EDM_SEEDS', 'UNET_MODEL', 'UNET_RUNS_PER_GPU', 'UNET_QUICK_KWARGS', 'UNET_SEEDS', 'LATER_WEIGHTINGS',
+           'LATER_GRAM_SAMPLES', 'AE_PLAN', 'LATENT_WEIGHTINGS', 'LATENT_SEEDS', 'PARETO_RANGES', 'PLANS',
+           'ExperimentPaths', 'check_profile', 'experiment_paths', 'make_plan', 'fig5_base', 'convergence_plan',
+           'long_protocol', 'long_plan', 'seed_plan', 'long_seed_plan', 'vmse_plan', 'headline_plan', 'gamma_plan',
+           'edm_plan', 'edm_seed_plan', 'unet_plan', 'uncond_plan', 'later_plan', 'autoencoder_plan', 'latent_plan',
+           'pareto_plan', 'get_plan']
 
 # %% ../nbs/09_plans.ipynb #7592e260
 PROFILES = ("quick", "gpu")
@@ -208,6 +209,21 @@ def vmse_plan(profile: str = "gpu", seeds=None) -> list[dict]:
     seeds = seeds or (VMSE_SEEDS if profile == "gpu" else VMSE_SEEDS[:1])
     return long_seed_plan(profile, "v", seeds, weightings=[Weighting("snr_plus_one")])
 
+# %% ../nbs/09_plans.ipynb #1bb45731
+HEADLINE_STEPS = 48_000
+HEADLINE_EVAL_AT = LONG_EVAL_AT + [34_000, 48_000]  # the long protocol's points, then the same log spacing
+
+
+def headline_plan(profile: str = "gpu") -> list[dict]:
+    """The x0 long pair (`long_plan(profile, "x0")`: constant weighting and Min-SNR-5, seed 0) to `HEADLINE_STEPS`,
+    evaluated at `HEADLINE_EVAL_AT` and at the last step also against the test images; named 'fig5long48k-…'.
+    The quick profile: 40 steps, evaluations at 10, 20 and 40."""
+    check_profile(profile)
+    base = long_protocol(fig5_base(profile), profile, LONG_EVAL, final_variants=LONG_VARIANTS)
+    steps, eval_at = (HEADLINE_STEPS, HEADLINE_EVAL_AT) if profile == "gpu" else (40, [10, 20, 40])
+    base = dict(base, steps=steps, eval_at=eval_at, eval=dict(base["eval"], test_split="test"))
+    return make_plan(f"fig5long48k-{profile}", base, target=["x0"], strategy=_pair("x0"))
+
 # %% ../nbs/09_plans.ipynb #ea2dfcd7
 GAMMAS = (1.0, 2.0, 10.0, 20.0)   # new clamps; 5 and ∞ (SNR) are the convergence plan's runs
 GAMMA_EVAL_AT = [1000, 2000, 3000, 4000, 6000]
@@ -381,7 +397,7 @@ def pareto_plan(profile: str, runs_dir) -> tuple[dict, list[dict]]:
 
 # %% ../nbs/09_plans.ipynb #ca7f10aa
 PLANS = {"convergence": convergence_plan, "long": long_plan, "seeds": seed_plan, "long_seeds": long_seed_plan,
-         "vmse": vmse_plan,
+         "vmse": vmse_plan, "headline": headline_plan,
          "gamma": gamma_plan, "edm": edm_plan,
          "unet": unet_plan, "uncond": uncond_plan,
          "later": later_plan}
