@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
@@ -15,6 +16,7 @@ import torch
 from .basics import write_atomic
 from .config import TrainConfig
 from .metrics import eval_hook_from_config
+from .plans import GUIDANCE_INTERVAL
 from .provenance import provenance
 from .runfiles import read_jsonl
 from .runs import config_differences
@@ -23,7 +25,7 @@ from .schedules import make_schedule
 from .trainer import model_from_state, read_network
 
 # %% auto #0
-__all__ = ['LAST_STEP_ONLY', 'WEIGHTING_KEYS', 'Subject', 'evaluate_network', 'hybrid_scores']
+__all__ = ['LAST_STEP_ONLY', 'WEIGHTING_KEYS', 'Subject', 'evaluate_network', 'hybrid_scores', 'guidance_sweep']
 
 # %% ../nbs/10e_hybrid.ipynb #55b5bacf
 @dataclass
@@ -89,6 +91,69 @@ def hybrid_scores(net_files, gamma: float = 5.0, device="cpu", out=None, runs_di
         rows.append(row)
     record = {"gamma": gamma, "t_switch": t_s, "step": sa, "networks": [str(Path(f).name) for f in net_files],
               "evaluation": {k: v for k, v in ca.eval.items() if k not in LAST_STEP_ONLY} | evaluation, "rows": rows,
+              "provenance": provenance()}
+    if out:
+        write_atomic(out, lambda f: f.write(json.dumps(record, indent=1).encode()))
+    return record
+
+# %% ../nbs/10e_hybrid.ipynb #0f6a30c0
+def _check_sweep(scales, intervals, n_small, num_classes: int) -> list[tuple]:
+    scales, intervals = list(scales), list(intervals)
+    if not scales:
+        raise ValueError("guidance_sweep: scales is empty; valid: one or more guidance scales >= 0 (1.0: no guidance)")
+    for s in scales:
+        if isinstance(s, bool) or not isinstance(s, (int, float)) or not s >= 0:
+            raise ValueError(f"guidance_sweep: scale {s!r} is not valid; valid scales: numbers >= 0 "
+                             "(1.0: no guidance, 0: unconditional)")
+    if not intervals:
+        raise ValueError("guidance_sweep: intervals is empty; valid: None (guidance everywhere) and/or [lo, hi]")
+    for iv in intervals:
+        ok = iv is None or (isinstance(iv, (list, tuple)) and len(iv) == 2
+                            and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in iv)
+                            and 0 <= iv[0] < iv[1])
+        if not ok:
+            raise ValueError(f"guidance_sweep: interval {iv!r} is not valid; valid intervals: None (guidance "
+                             f"everywhere) or [lo, hi] in σ with 0 <= lo < hi, e.g. {GUIDANCE_INTERVAL}")
+    if isinstance(n_small, bool) or not isinstance(n_small, int) or n_small < 2:
+        raise ValueError(f"guidance_sweep: n_small={n_small!r}; valid: an integer >= 2 (FID needs two samples)")
+    if not num_classes and any(s != 1.0 for s in scales):
+        raise ValueError(f"guidance_sweep: the network is unconditional, so scales {scales} cannot guide; valid: [1.0]")
+    settings = []
+    for s in dict.fromkeys(float(s) for s in scales):
+        for iv in (intervals if s != 1.0 else [None]):  # scale 1 does not guide: the interval changes nothing
+            key = (s, None if iv is None else [float(x) for x in iv])
+            if key not in settings:
+                settings.append(key)
+    return settings
+
+
+def guidance_sweep(net_file, scales, intervals, n_small: int, device="cpu", out=None, runs_dir=None) -> dict:
+    """Scores the network file `net_file` (`export_network`) at every guidance scale in `scales` × σ interval in
+    `intervals` (None: everywhere; [lo, hi]) with its run's evaluation and `n_small` samples, picks the setting of the
+    lowest FID and evaluates it with the run's full evaluation (its `n` samples against its reference, and against
+    the test split). `runs_dir`: where the run folder is, to record the run's own last FID beside; `out`: a JSON file
+    for the record."""
+    t0 = time.perf_counter()
+    state = read_network(net_file, device)
+    model, cfg, step = model_from_state(state, "ema", device)
+    settings = _check_sweep(scales, intervals, n_small, state["num_classes"])
+    kw = {k: v for k, v in cfg.eval.items() if k not in LAST_STEP_ONLY} | {"grid": 0, "test_split": "test"}
+    hook = eval_hook_from_config(kw)
+    subject = Subject(model.to(device), cfg, state["data_shape"], state["num_classes"], device)
+    setting = lambda s, iv: {"cfg_scale": s, "guidance_interval": iv}
+    rows = [{**setting(s, iv), **hook.evaluate(subject, hook.seed, {**setting(s, iv), "n": n_small})[1]}
+            for s, iv in settings]
+    scored = [r for r in rows if r["fid"] is not None]
+    if not scored:
+        raise ValueError(f"guidance_sweep: {Path(net_file).name}: no setting gave finite samples")
+    best = min(scored, key=lambda r: r["fid"])
+    u8, full = hook.evaluate(subject, hook.seed, setting(best["cfg_scale"], best["guidance_interval"]))
+    full = {**setting(best["cfg_scale"], best["guidance_interval"]), **full,
+            "test": hook.test_score(subject, u8, full)}
+    record = {"network": Path(net_file).name, "run": cfg.name, "step": step, "n_small": n_small,
+              "evaluation": {k: v for k, v in kw.items() if k != "grid"}, "rows": rows,
+              "best": setting(best["cfg_scale"], best["guidance_interval"]), "full": full,
+              "run_fid": _run_fid(runs_dir, cfg.name, step), "seconds": round(time.perf_counter() - t0, 1),
               "provenance": provenance()}
     if out:
         write_atomic(out, lambda f: f.write(json.dumps(record, indent=1).encode()))

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import tempfile
 from dataclasses import asdict, dataclass
@@ -21,11 +22,12 @@ __all__ = ['PROFILES', 'FIG5_WEIGHTINGS', 'GPU_STEPS', 'GPU_EVAL_AT', 'GPU_EVAL'
            'LONG_RUNS_PER_GPU', 'LONG_WEIGHTINGS', 'LONG_SEED_EVAL_AT', 'LONG_SEED_EVAL', 'VMSE_SEEDS',
            'HEADLINE_STEPS', 'HEADLINE_EVAL_AT', 'GAMMAS', 'GAMMA_EVAL_AT', 'GAMMA_FINAL', 'EDM_AXIS', 'EDM_EVAL',
            'EDM_SEEDS', 'UNET_MODEL', 'UNET_RUNS_PER_GPU', 'UNET_QUICK_KWARGS', 'UNET_SEEDS', 'LATER_WEIGHTINGS',
-           'LATER_GRAM_SAMPLES', 'AE_PLAN', 'LATENT_WEIGHTINGS', 'LATENT_SEEDS', 'PARETO_RANGES', 'PLANS',
-           'ExperimentPaths', 'check_profile', 'experiment_paths', 'make_plan', 'fig5_base', 'convergence_plan',
-           'long_protocol', 'long_plan', 'seed_plan', 'long_seed_plan', 'vmse_plan', 'headline_plan', 'gamma_plan',
-           'edm_plan', 'edm_seed_plan', 'unet_plan', 'uncond_plan', 'later_plan', 'autoencoder_plan', 'latent_plan',
-           'pareto_plan', 'get_plan']
+           'LATER_GRAM_SAMPLES', 'AE_PLAN', 'LATENT_WEIGHTINGS', 'LATENT_SEEDS', 'PARETO_RANGES', 'BEST_STEPS',
+           'BEST_EVAL_AT', 'BEST_EVAL', 'BEST_WEIGHTING', 'BEST_GUIDANCE', 'GPU_JOB_S', 'JOB_START_S', 'BEST_MARGIN',
+           'BEST_SIZING_FILES', 'PLANS', 'ExperimentPaths', 'check_profile', 'experiment_paths', 'make_plan',
+           'fig5_base', 'convergence_plan', 'long_protocol', 'long_plan', 'seed_plan', 'long_seed_plan', 'vmse_plan',
+           'headline_plan', 'gamma_plan', 'edm_plan', 'edm_seed_plan', 'unet_plan', 'uncond_plan', 'later_plan',
+           'autoencoder_plan', 'latent_plan', 'pareto_plan', 'best_plan', 'best_sizing', 'get_plan']
 
 # %% ../nbs/09_plans.ipynb #7592e260
 PROFILES = ("quick", "gpu")
@@ -395,12 +397,88 @@ def pareto_plan(profile: str, runs_dir) -> tuple[dict, list[dict]]:
     return base, fts
 
 
+# %% ../nbs/09_plans.ipynb #2dc6bd56
+BEST_STEPS = 25_000   # checked against the committed measurements by `best_sizing` (below)
+BEST_EVAL_AT = [BEST_STEPS // 8, BEST_STEPS // 4, BEST_STEPS // 2, BEST_STEPS]
+BEST_EVAL = dict(LONG_EVAL, final_variants=[], test_split="test")  # guidance: the sweep at the end, not variants
+BEST_WEIGHTING = Weighting("min_snr", 5.0)
+BEST_GUIDANCE = dict(scales=(1.0, 1.25, 1.5, 2.0), intervals=(None, GUIDANCE_INTERVAL), n_small=5000)
+GPU_JOB_S, JOB_START_S, BEST_MARGIN = 1800, 250, 0.15  # one job's machine time; start and transfers (at most)
+BEST_SIZING_FILES = {  # what the sizing reads: runs alone on their GPU at the end of their lives, and benchmarks
+    "unet": "results/runs/table3-gpu-unets-x0-min_snr5", "vit_h200": "results/runs/table3-gpu-vits2-x0-min_snr5",
+    "h100": "results/benchmarks/2026-12-06-h100-eval-speed/evalspeed.json",
+    "unet_compile": "results/benchmarks/2026-11-30-h200-unet-s-bf16/benchmark.json",
+    "guided": "results/tables/fig5long_guided_gpu.csv", "reference": "results/analysis/floor_gpu.json"}
+
+
+def best_plan(profile: str = "gpu", weighting: Weighting | None = None) -> list[dict]:
+    """Tables 4 and 5 at our scale: one run of the best recipe the committed tables support (the rationale above):
+    the class-conditional UNet, x0-prediction, Min-SNR-5 (or `weighting`), the long protocol's EMA, `BEST_STEPS`
+    iterations evaluated at `BEST_EVAL_AT` (10,000 samples against the training set; the last step also against the
+    test set). Quick: the tiny UNet of Table 1's quick runs, 20 iterations."""
+    base = _unet_base(profile)
+    if profile == "gpu":
+        base = dict(long_protocol(base, profile, BEST_EVAL), steps=BEST_STEPS, eval_at=BEST_EVAL_AT)
+    else:
+        base = dict(long_protocol(base, profile, base["eval"], test_split="test"), ckpt_every=10, keep_checkpoints=1)
+    return make_plan(f"best-{profile}-unets", base, target=["x0"], strategy=[weighting or BEST_WEIGHTING])
+
+
+def _median_tail(run_dir: Path, key: str = "images_per_s") -> float:
+    "The median of `key` over the last quarter of a run's training log (the part where it had its GPU alone)."
+    rows = [json.loads(x) for x in (run_dir / "metrics.jsonl").read_text().splitlines() if x.strip()]
+    vals = sorted(r[key] for r in rows[len(rows) * 3 // 4:] if r.get(key))
+    return vals[len(vals) // 2]
+
+
+def best_sizing(steps: int = BEST_STEPS, root=None, evaluations: int | None = None, guidance: dict | None = None) -> dict:
+    """Expected GPU seconds of `best_plan("gpu")` with `steps` iterations (on an H100, the slower card a job may get),
+    from the committed files `BEST_SIZING_FILES`, and the margin left of one job (`GPU_JOB_S` - `JOB_START_S`)."""
+    import csv
+    root = Path(root or repo_root())
+    f = {k: root / v for k, v in BEST_SIZING_FILES.items()}
+    g = dict(BEST_GUIDANCE, **(guidance or {}))
+    evaluations = len(BEST_EVAL_AT) if evaluations is None else evaluations
+    batch = fig5_base("gpu")["batch_size"]
+    unet_h200 = _median_tail(f["unet"])
+    speed = json.loads(f["h100"].read_text())
+    h100_over_h200 = speed["alone"]["images_per_s_total"] / _median_tail(f["vit_h200"])  # ViT-S/2 alone on each card
+    its = unet_h200 * h100_over_h200 / batch
+    last = [json.loads(x) for x in (f["unet"] / "evals.jsonl").read_text().splitlines() if x.strip()][-1]
+    nfe0 = last["nfe"]
+
+    def eval_s(nfe: int, n: int) -> float:  # sampling scales with NFE and n, the Inception features and FID with n
+        return (last["sample_s"] * nfe / nfe0 + last["metric_s"]) * n / last["n"] / h100_over_h200
+
+    with open(f["guided"], newline="") as fh:
+        nfes = {(float(r["cfg_scale"]), r["guidance_interval"]): int(r["nfe"]) for r in csv.DictReader(fh)}
+    nfe_of = lambda s, iv: nfe0 if s == 1.0 else nfes[1.5, str(list(iv)) if iv else ""]
+    settings = [(s, iv) for s in g["scales"] for iv in (g["intervals"] if s != 1.0 else (None,))]
+    compile_train = json.loads(f["unet_compile"].read_text())[0]["warmup_s"]
+    compile_sample = max(r["warmup_s"] for r in speed["sampling"] if r["mode"] != "eager")
+    modes = len({nfe_of(*x) for x in settings})
+    parts = {
+        "compile_s": compile_train + compile_sample * (1 + modes),
+        "reference_s": json.loads(f["reference"].read_text())["provenance"]["seconds"],
+        "train_s": steps / its,
+        "evals_s": evaluations * eval_s(nfe0, last["n"]) + last["metric_s"] / h100_over_h200,
+        "sweep_s": sum(eval_s(nfe_of(*x), g["n_small"]) for x in settings)
+                   + eval_s(max(nfe_of(*x) for x in settings), last["n"]) + last["metric_s"] / h100_over_h200,
+    }
+    available = GPU_JOB_S - JOB_START_S
+    expected = sum(parts.values())
+    fixed = expected - parts["train_s"]
+    fit = int((available * (1 - BEST_MARGIN) - fixed) * its // 1000 * 1000)
+    return dict(steps=steps, unet_h200_images_per_s=unet_h200, h100_over_h200=h100_over_h200, h100_its=its,
+                settings=len(settings), **parts, expected_s=expected, available_s=available,
+                margin=1 - expected / available, fit_steps=fit)
+
 # %% ../nbs/09_plans.ipynb #ca7f10aa
 PLANS = {"convergence": convergence_plan, "long": long_plan, "seeds": seed_plan, "long_seeds": long_seed_plan,
          "vmse": vmse_plan, "headline": headline_plan,
          "gamma": gamma_plan, "edm": edm_plan,
          "unet": unet_plan, "uncond": uncond_plan,
-         "later": later_plan}
+         "later": later_plan, "best": best_plan}
 
 
 def get_plan(name: str, profile: str = "gpu") -> list[dict]:
