@@ -26,8 +26,8 @@ __all__ = ['PROFILES', 'FIG5_WEIGHTINGS', 'GPU_STEPS', 'GPU_EVAL_AT', 'GPU_EVAL'
            'BEST_EVAL_AT', 'BEST_EVAL', 'BEST_WEIGHTING', 'BEST_GUIDANCE', 'GPU_JOB_S', 'JOB_START_S', 'BEST_MARGIN',
            'BEST_SIZING_FILES', 'PLANS', 'ExperimentPaths', 'check_profile', 'experiment_paths', 'make_plan',
            'fig5_base', 'convergence_plan', 'long_protocol', 'long_plan', 'seed_plan', 'long_seed_plan', 'vmse_plan',
-           'headline_plan', 'gamma_plan', 'edm_plan', 'edm_seed_plan', 'unet_plan', 'uncond_plan', 'later_plan',
-           'autoencoder_plan', 'latent_plan', 'pareto_plan', 'best_plan', 'best_sizing', 'get_plan']
+           'headline_plan', 'gamma_plan', 'edm_plan', 'edm_seed_plan', 'edm_long_seed_plan', 'unet_plan', 'uncond_plan',
+           'later_plan', 'autoencoder_plan', 'latent_plan', 'pareto_plan', 'best_plan', 'best_sizing', 'get_plan']
 
 # %% ../nbs/09_plans.ipynb #7592e260
 PROFILES = ("quick", "gpu")
@@ -266,6 +266,18 @@ def edm_seed_plan(profile: str = "gpu", seeds=None) -> list[dict]:
         base["eval"] = dict(base["eval"], noise_seeds=[])
     return make_plan(f"fig9-{profile}", base, strategy=EDM_AXIS, seed=[(f"seed{s}", {"seed": s}) for s in seeds])
 
+# %% ../nbs/09_plans.ipynb #19a042b2
+def edm_long_seed_plan(profile: str = "gpu", seeds=None) -> list[dict]:
+    """Figure 9's long runs (`edm_plan`: EDM's own weighting and that weight times min(SNR, 5)/SNR) with training seeds
+    `seeds` (default `SPREAD_SEEDS`; one for quick), with the long seed runs' evaluations (`long_seed_plan`)."""
+    seeds = seeds or (SPREAD_SEEDS if profile == "gpu" else SPREAD_SEEDS[:1])
+    edm_eval = dict(EDM_EVAL, noise_seeds=[1], test_split="test")
+    base = long_protocol(dict(fig5_base(profile), formulation="edm", target="x0"), profile, edm_eval,
+                         test_split="test")  # quick: no guided variants
+    if profile == "gpu":
+        base["eval_at"] = LONG_SEED_EVAL_AT
+    return make_plan(f"fig9long-{profile}", base, strategy=EDM_AXIS, seed=[(f"seed{s}", {"seed": s}) for s in seeds])
+
 # %% ../nbs/09_plans.ipynb #u1a00002
 UNET_MODEL = "unet_s"
 UNET_RUNS_PER_GPU = 2
@@ -476,7 +488,7 @@ def best_sizing(steps: int = BEST_STEPS, root=None, evaluations: int | None = No
 # %% ../nbs/09_plans.ipynb #ca7f10aa
 PLANS = {"convergence": convergence_plan, "long": long_plan, "seeds": seed_plan, "long_seeds": long_seed_plan,
          "vmse": vmse_plan, "headline": headline_plan,
-         "gamma": gamma_plan, "edm": edm_plan,
+         "gamma": gamma_plan, "edm": edm_plan, "edm_long_seeds": edm_long_seed_plan,
          "unet": unet_plan, "uncond": uncond_plan,
          "later": later_plan, "best": best_plan}
 
