@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, NamedTuple
 
+from .basics import patch_method
 from .config import TrainConfig
 from .plans import ExperimentPaths, experiment_paths
 from .runs import load_run, sweep
@@ -62,8 +63,7 @@ class Run:
     def metric_curve(self, metric: str, index: int | None = None) -> tuple[list[int], list[float]]:
         "(steps, values) of training-log `metric` (its entry `index` for a list) where it was logged (None left out)."
         vals = [(m["step"], m.get(metric)) for m in self.metrics]
-        if index is not None:
-            vals = [(s, v if v is None else v[index]) for s, v in vals]
+        vals = [(s, v if index is None else v[index]) for s, v in vals if v is not None]
         vals = [(s, v) for s, v in vals if v is not None]
         return [s for s, _ in vals], [v for _, v in vals]
 
@@ -79,10 +79,12 @@ class Run:
     def finished(self) -> bool:
         return self.provenance.get("status") == "finished" or (self.final or {}).get("step") == self.config.steps
 
-    def to_dict(self) -> dict:
-        "The run as `load_run` gives it (config as `TrainConfig.to_dict`), for a function that takes a run dict."
-        return {"name": self.name, "dir": self.dir, "config": self.config.to_dict(), "metrics": list(self.metrics),
-                "evals": list(self.evals), "provenance": self.provenance}
+# %% ../nbs/09b_experiment.ipynb #40fcd32c
+@patch_method(Run)
+def to_dict(self) -> dict:
+    "The run as `load_run` gives it (config as `TrainConfig.to_dict`), for a function that takes a run dict."
+    return {"name": self.name, "dir": self.dir, "config": self.config.to_dict(), "metrics": list(self.metrics),
+            "evals": list(self.evals), "provenance": self.provenance}
 
 # %% ../nbs/09b_experiment.ipynb #a8a77f34
 @dataclass(frozen=True)

@@ -126,7 +126,7 @@ def _check_sweep(scales, intervals, n_small, num_classes: int) -> list[tuple]:
                 settings.append(key)
     return settings
 
-
+# %% ../nbs/10e_hybrid.ipynb #68c68d00
 def guidance_sweep(net_file, scales, intervals, n_small: int, device="cpu", out=None, runs_dir=None) -> dict:
     """Scores the network file `net_file` (`export_network`) at every guidance scale in `scales` × σ interval in
     `intervals` (None: everywhere; [lo, hi]) with its run's evaluation and `n_small` samples, picks the setting of the

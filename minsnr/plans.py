@@ -435,7 +435,7 @@ def best_plan(profile: str = "gpu", weighting: Weighting | None = None) -> list[
         base = dict(long_protocol(base, profile, base["eval"], test_split="test"), ckpt_every=10, keep_checkpoints=1)
     return make_plan(f"best-{profile}-unets", base, target=["x0"], strategy=[weighting or BEST_WEIGHTING])
 
-
+# %% ../nbs/09_plans.ipynb #46209241
 def _median_tail(run_dir: Path, key: str = "images_per_s") -> float:
     "The median of `key` over the last quarter of a run's training log (the part where it had its GPU alone)."
     rows = [json.loads(x) for x in (run_dir / "metrics.jsonl").read_text().splitlines() if x.strip()]
