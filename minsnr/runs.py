@@ -18,10 +18,8 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from .basics import did_you_mean
-from .plans import (GPU_RUNS_PER_GPU, LONG_RUNS_PER_GPU, LONG_WEIGHTINGS, ExperimentPaths, convergence_plan, experiment_paths, later_plan,
-                          fig5_base, autoencoder_plan, latent_plan,
-                          UNET_RUNS_PER_GPU, edm_plan, edm_seed_plan, gamma_plan, long_plan, seed_plan, uncond_plan,
-                          unet_plan)
+from .plans import (GPU_RUNS_PER_GPU, LONG_RUNS_PER_GPU, ExperimentPaths, autoencoder_plan, convergence_plan,
+                          experiment_paths, fig5_base, latent_plan, long_plan, seed_plan)
 from .provenance import provenance
 from .trainer import TrainConfig, read_jsonl
 from .weightings import Weighting
@@ -29,9 +27,8 @@ from .weightings import Weighting
 # %% auto #0
 __all__ = ['LOCATION_KEYS', 'FID_LADDER', 'read_json', 'config_differences', 'run_state', 'SweepError', 'child_device',
            'train_run', 'SweepStopped', 'check_plan', 'sweep', 'load_run', 'log_mean', 'steps_to_reach',
-           'pick_threshold', 'plan_runs', 'convergence_runs', 'eval_fids', 'seed_spread', 'measure_floor',
-           'short_floor', 'long_and_seed_runs', 'long_runs', 'gamma_runs', 'edm_runs', 'unet_runs', 'uncond_runs',
-           'later_runs', 'reconstruction_scores', 'latent_runs']
+           'pick_threshold', 'plan_runs', 'seed_spread', 'measure_floor', 'short_floor', 'long_and_seed_runs',
+           'long_runs', 'reconstruction_scores', 'latent_runs']
 
 # %% ../nbs/10_runs.ipynb #d2a3ddb8
 def read_json(p) -> dict | None:
@@ -466,24 +463,11 @@ def plan_runs(plan: list[dict], key, paths: ExperimentPaths, train: bool = False
         sweep(plan, paths.runs, per_gpu=per_gpu, workers=workers, progress=progress)
     return {key(c): load_run(paths.runs / c["name"]) for c in plan if (paths.runs / c["name"]).exists()}
 
-
-def convergence_runs(profile: str = "quick", out_dir=None, train: bool = False, per_gpu: int = GPU_RUNS_PER_GPU,
-                     workers: int = 2, progress: bool = True) -> tuple[ExperimentPaths, dict]:
-    "(paths, {(target, strategy): run}) for the convergence plan (`train`: train what is missing first)."
-    paths = experiment_paths(profile, out_dir)
-    return paths, plan_runs(convergence_plan(profile), lambda c: (c["target"], c["strategy"]), paths, train, per_gpu,
-                            workers, progress)
-
 # %% ../nbs/10_runs.ipynb #a5eed002
-def eval_fids(run: dict) -> dict:
-    "{step: FID} of a run's evaluations that gave one."
-    return {e["step"]: e["fid"] for e in run["evals"] if e.get("fid") is not None}
-
-
 def seed_spread(runs: list, step: int | None = None) -> dict:
     """FIDs of `runs` (one configuration, several training seeds) at `step` (default: the last step every run
     evaluated): {step, fids, mean, sd (sample; nan for one run), lo, hi}."""
-    fids = [eval_fids(r) for r in runs]
+    fids = [{e["step"]: e["fid"] for e in r["evals"] if e.get("fid") is not None} for r in runs]
     common = set.intersection(*[set(f) for f in fids]) if fids else set()
     step = max(common, default=None) if step is None else step
     if step is None or step not in common:
@@ -553,55 +537,6 @@ def long_runs(profile: str = "quick", out_dir=None, train: bool = False, per_gpu
     seed0 = [c for c in convergence_plan(profile, targets=(target,)) if c["strategy"] in keys]
     return (paths, *long_and_seed_runs(longs, seed_plan(profile, target), paths, train, per_gpu, workers, progress,
                                        seed0))
-
-# %% ../nbs/10_runs.ipynb #48bbf4c1
-def gamma_runs(profile: str = "quick", out_dir=None, train: bool = False, per_gpu: int = GPU_RUNS_PER_GPU,
-               workers: int = 2, progress: bool = True) -> tuple[ExperimentPaths, dict]:
-    """(paths, {(target, γ): run}) of Min-SNR-γ for every γ of `gamma_plan` plus 5 and ∞ (SNR weighting); `train`:
-    train what is missing first."""
-    paths = experiment_paths(profile, out_dir)
-    new = gamma_plan(profile)
-    old = [c for c in convergence_plan(profile) if c["strategy"] in ("min_snr", "snr")]
-    if train:
-        sweep(new + old, paths.runs, per_gpu=per_gpu, workers=workers, progress=progress)
-    gamma = lambda c: math.inf if c["strategy"] == "snr" else float(c["gamma"])
-    return paths, {(c["target"], gamma(c)): load_run(paths.runs / c["name"]) for c in new + old
-                   if (paths.runs / c["name"]).exists()}
-
-# %% ../nbs/10_runs.ipynb #e9a00002
-def edm_runs(profile: str = "quick", out_dir=None, train: bool = False, per_gpu: int = LONG_RUNS_PER_GPU,
-             workers: int = 2, progress: bool = True):
-    """(paths, long runs {strategy: run}, seed runs {strategy: [seed runs in `EDM_SEEDS` order]}) of Figure 9 (EDM
-    vs EDM × min(SNR, 5)/SNR); `train`: train what is missing first."""
-    paths = experiment_paths(profile, out_dir)
-    return (paths, *long_and_seed_runs(edm_plan(profile), edm_seed_plan(profile), paths, train, per_gpu, workers,
-                                       progress))
-
-# %% ../nbs/10_runs.ipynb #u1b00002
-def unet_runs(profile: str = "quick", out_dir=None, train: bool = False, per_gpu: int = UNET_RUNS_PER_GPU,
-              workers: int = 2, progress: bool = True, seeds=None) -> tuple[ExperimentPaths, dict]:
-    """(paths, {(target, strategy, seed): run}) of Table 1 (`unet_plan`; `seeds` as there); `train`: train what
-    is missing first."""
-    paths = experiment_paths(profile, out_dir)
-    return paths, plan_runs(unet_plan(profile, seeds), lambda c: (c["target"], c["strategy"], c["seed"]), paths, train,
-                            per_gpu, workers, progress)
-
-
-def uncond_runs(profile: str = "quick", out_dir=None, train: bool = False, per_gpu: int = 1, workers: int = 2,
-                progress: bool = True, models=("unet_s", "vit_s_2")) -> tuple[ExperimentPaths, dict]:
-    """(paths, {(model, strategy): run}) of Table 3 (`uncond_plan` for the backbones in `models`); `train`:
-    train what is missing first."""
-    paths = experiment_paths(profile, out_dir)
-    return paths, plan_runs(uncond_plan(profile, models), lambda c: (c["model"], c["strategy"]), paths, train, per_gpu,
-                            workers, progress)
-
-# %% ../nbs/10_runs.ipynb #b7b00002
-def later_runs(profile: str = "quick", out_dir=None, train: bool = False, per_gpu: int = GPU_RUNS_PER_GPU,
-               workers: int = 2, progress: bool = True) -> tuple[ExperimentPaths, dict]:
-    "(paths, {(target, weighting key): run}) of the later weightings' comparison (`train`: train what is missing first)."
-    paths = experiment_paths(profile, out_dir)
-    return paths, plan_runs(later_plan(profile), lambda c: (c["target"], Weighting.from_config(c).key), paths, train,
-                            per_gpu, workers, progress)
 
 # %% ../nbs/10_runs.ipynb #b7b00004
 def reconstruction_scores(ae, profile: str = "quick", data: str = "fashion_mnist", image_size: int = 32,
