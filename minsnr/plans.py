@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from .basics import repo_root
+from .runfiles import read_jsonl
 from .trainer import TrainConfig
 from .weightings import Weighting
 
@@ -438,7 +439,7 @@ def best_plan(profile: str = "gpu", weighting: Weighting | None = None) -> list[
 # %% ../nbs/09_plans.ipynb #46209241
 def _median_tail(run_dir: Path, key: str = "images_per_s") -> float:
     "The median of `key` over the last quarter of a run's training log (the part where it had its GPU alone)."
-    rows = [json.loads(x) for x in (run_dir / "metrics.jsonl").read_text().splitlines() if x.strip()]
+    rows = read_jsonl(run_dir / "metrics.jsonl")
     vals = sorted(r[key] for r in rows[len(rows) * 3 // 4:] if r.get(key))
     return vals[len(vals) // 2]
 
@@ -456,7 +457,7 @@ def best_sizing(steps: int = BEST_STEPS, root=None, evaluations: int | None = No
     speed = json.loads(f["h100"].read_text())
     h100_over_h200 = speed["alone"]["images_per_s_total"] / _median_tail(f["vit_h200"])  # ViT-S/2 alone on each card
     its = unet_h200 * h100_over_h200 / batch
-    last = [json.loads(x) for x in (f["unet"] / "evals.jsonl").read_text().splitlines() if x.strip()][-1]
+    last = read_jsonl(f["unet"] / "evals.jsonl")[-1]
     nfe0 = last["nfe"]
 
     def eval_s(nfe: int, n: int) -> float:  # sampling scales with NFE and n, the Inception features and FID with n
