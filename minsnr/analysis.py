@@ -15,7 +15,7 @@ from tqdm.auto import tqdm
 
 from .basics import cuda_sync, write_atomic
 from .pareto import bin_mse, frank_wolfe, pareto_objective, strategy_bin_weights, task_gradients, ugd
-from .plans import FIG5_WEIGHTINGS, PARETO_RANGES, experiment_paths, pareto_plan
+from .plans import FIG5_WEIGHTINGS, PARETO_RANGES, check_profile, experiment_paths, pareto_plan
 from .provenance import provenance
 from .runs import sweep
 from .schedules import make_schedule
@@ -107,7 +107,7 @@ def stale_analysis(res: dict, profile: str, base: dict, fts: list[dict]) -> list
     """What differs between a stored analysis `res` and what `pareto_analysis` would compute today for `profile` (its
     settings, ranges, bins, runs): [] when the stored numbers still answer today's question."""
     cfg = TrainConfig.from_dict(base)
-    now = {"settings": json.loads(json.dumps(PARETO_ANALYSIS[profile])), "ranges": [list(r) for r in PARETO_RANGES],
+    now = {"settings": json.loads(json.dumps(PARETO_ANALYSIS[check_profile(profile)])), "ranges": [list(r) for r in PARETO_RANGES],
            "bins": cfg.bins, "T": cfg.T, "base_run": base["name"],
            "finetune_runs": [c["name"] for c in fts]}
     return [f"{k}: stored {res.get(k)!r}, today {v!r}" for k, v in now.items() if res.get(k) != v]
@@ -119,7 +119,7 @@ def pareto_analysis(profile: str = "quick", out_dir=None, train: bool = True, pr
     and read from there afterwards. Trains the base and fine-tuning runs first when their checkpoints are needed."""
     paths = experiment_paths(profile, out_dir)
     out = paths.root / "results" / "analysis" / f"pareto_{profile}.json"
-    a = PARETO_ANALYSIS[profile]
+    a = PARETO_ANALYSIS[check_profile(profile)]
     base, fts = pareto_plan(profile, paths.runs)
     if out.exists():
         res = json.loads(out.read_text())

@@ -15,7 +15,7 @@ import torch
 
 from .basics import cuda_sync
 from .metrics import FIDReference, InceptionFeatures, evaluate_model, kid_from_features, kid_torch, reference_features
-from .plans import long_plan
+from .plans import check_profile, long_plan
 from .provenance import provenance
 from .runs import check_plan, load_run, sweep
 from .sampler import edm_heun, sample
@@ -269,7 +269,7 @@ def eval_speed_job(out_dir, profile: str = "gpu", device=None, phases=None) -> d
     evaluation while a training process shares the GPU."""
     if profile not in EVALSPEED:
         raise ValueError(f"profile {profile!r}: valid profiles: {', '.join(EVALSPEED)}")
-    P = EVALSPEED[profile]
+    P = EVALSPEED[check_profile(profile)]
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     cuda = device.type == "cuda"
     old_mode = "default" if cuda else "eager"  # on a CPU: no compiler, the code paths only

@@ -18,20 +18,70 @@ from .trainer import TrainConfig
 from .weightings import Weighting
 
 # %% auto #0
-__all__ = ['PROFILES', 'FIG5_WEIGHTINGS', 'GPU_STEPS', 'GPU_EVAL_AT', 'GPU_EVAL', 'GPU_RUNS_PER_GPU', 'LONG_STEPS',
-           'LONG_EVAL_AT', 'GUIDANCE_INTERVAL', 'LONG_VARIANTS', 'LONG_EVAL', 'SPREAD_SEEDS', 'SEED_EVAL_AT',
-           'LONG_RUNS_PER_GPU', 'LONG_WEIGHTINGS', 'LONG_SEED_EVAL_AT', 'LONG_SEED_EVAL', 'VMSE_SEEDS',
+__all__ = ['GPU', 'QUICK', 'PROFILES', 'FIG5_WEIGHTINGS', 'GPU_STEPS', 'GPU_EVAL_AT', 'GPU_EVAL', 'GPU_RUNS_PER_GPU',
+           'LONG_STEPS', 'LONG_EVAL_AT', 'GUIDANCE_INTERVAL', 'LONG_VARIANTS', 'LONG_EVAL', 'SPREAD_SEEDS',
+           'SEED_EVAL_AT', 'LONG_RUNS_PER_GPU', 'LONG_WEIGHTINGS', 'LONG_SEED_EVAL_AT', 'LONG_SEED_EVAL', 'VMSE_SEEDS',
            'HEADLINE_STEPS', 'HEADLINE_EVAL_AT', 'GAMMAS', 'GAMMA_EVAL_AT', 'GAMMA_FINAL', 'EDM_AXIS', 'EDM_EVAL',
            'EDM_SEEDS', 'UNET_MODEL', 'UNET_RUNS_PER_GPU', 'UNET_QUICK_KWARGS', 'UNET_SEEDS', 'LATER_WEIGHTINGS',
            'LATER_GRAM_SAMPLES', 'AE_PLAN', 'LATENT_WEIGHTINGS', 'LATENT_SEEDS', 'PARETO_RANGES', 'BEST_STEPS',
            'BEST_EVAL_AT', 'BEST_EVAL', 'BEST_WEIGHTING', 'BEST_GUIDANCE', 'GPU_JOB_S', 'JOB_START_S', 'BEST_MARGIN',
-           'BEST_SIZING_FILES', 'PLANS', 'ExperimentPaths', 'check_profile', 'experiment_paths', 'make_plan',
-           'fig5_base', 'convergence_plan', 'long_protocol', 'long_plan', 'seed_plan', 'long_seed_plan', 'vmse_plan',
-           'headline_plan', 'gamma_plan', 'edm_plan', 'edm_seed_plan', 'edm_long_seed_plan', 'unet_plan', 'uncond_plan',
-           'later_plan', 'autoencoder_plan', 'latent_plan', 'pareto_plan', 'best_plan', 'best_sizing', 'get_plan']
+           'BEST_SIZING_FILES', 'PLANS', 'Profile', 'as_profile', 'check_profile', 'ExperimentPaths',
+           'experiment_paths', 'make_plan', 'fig5_base', 'convergence_plan', 'long_protocol', 'long_plan', 'seed_plan',
+           'long_seed_plan', 'vmse_plan', 'headline_plan', 'gamma_plan', 'edm_plan', 'edm_seed_plan',
+           'edm_long_seed_plan', 'unet_plan', 'uncond_plan', 'later_plan', 'autoencoder_plan', 'latent_plan',
+           'pareto_plan', 'best_plan', 'best_sizing', 'get_plan']
 
 # %% ../nbs/09_plans.ipynb #7592e260
+@dataclass(frozen=True)
+class Profile:
+    """One scale of every protocol, as a value: `gpu`, the paper's protocols scaled to one GPU (what `results/` holds),
+    or `quick`, each step of them in seconds on a CPU (what CI runs). Plans take their scale from its fields, and its
+    name goes into every run's name; a plan never compares profile names."""
+    name: str
+    full: bool                  # the scaled paper protocol (True) or the smallest runs that exercise each step
+    n_seeds: int | None = None  # how many of a plan's default training seeds run (None: all of them)
+
+    def __str__(self) -> str:
+        return self.name
+
+    def pick(self, full, small):
+        "`full` on the paper scale, `small` on the quick one: the two scales of one setting, written side by side."
+        return full if self.full else small
+
+    def seeds(self, seeds, default, n: int | None = None) -> tuple:
+        "`seeds` if given; else `default`, or its first `n` (default `n_seeds`) on the small scale."
+        n = n if n is not None else self.n_seeds
+        return tuple(seeds) if seeds else tuple(default if self.full or n is None else default[:n])
+
+    def root(self) -> Path:
+        """Where the profile writes without an out_dir: the repository (full scale), or one temporary folder made on
+        first use and kept for the process (quick), so every call of a notebook finds what an earlier call trained."""
+        if self.full:
+            return repo_root()
+        made = _made_roots.get(self.name)
+        if made is None or not made.is_dir():
+            made = _made_roots[self.name] = Path(tempfile.mkdtemp(prefix=f"minsnr-{self.name}-"))
+        return made
+
+
+_made_roots: dict[str, Path] = {}  # this process's temporary output roots, by profile name
+GPU, QUICK = Profile("gpu", full=True), Profile("quick", full=False, n_seeds=1)
 PROFILES = ("quick", "gpu")
+_PROFILE_OF = {"quick": QUICK, "gpu": GPU}
+
+
+def as_profile(profile: str | Profile) -> Profile:
+    "The profile named `profile` ('quick' or 'gpu'), or `profile` itself; anything else is refused, naming both."
+    if isinstance(profile, Profile):
+        return profile
+    if profile not in _PROFILE_OF:
+        raise ValueError(f"profile {profile!r} is not one of {', '.join(PROFILES)}")
+    return _PROFILE_OF[profile]
+
+
+def check_profile(profile: str | Profile) -> str:
+    "The name of a valid profile (as `as_profile` checks it)."
+    return as_profile(profile).name
 
 
 @dataclass
@@ -47,28 +97,11 @@ class ExperimentPaths:
         return self
 
 
-def check_profile(profile: str) -> str:
-    if profile not in PROFILES:
-        raise ValueError(f"profile {profile!r} is not one of {', '.join(PROFILES)}")
-    return profile
-
-
-_quick_root = None  # this process's temporary output root for the quick profile, made on first use
-
-
-def experiment_paths(profile: str = "quick", out_dir: str | os.PathLike | None = None) -> ExperimentPaths:
-    """Folders for a profile: out_dir; without it, the repository (gpu) or one temporary folder per process (quick),
-    so that every call of a notebook or script without out_dir writes, and finds, its runs in the same place."""
-    global _quick_root
-    check_profile(profile)
-    if out_dir:
-        root = Path(out_dir).resolve()  # absolute: notebooks run with their own folder as working directory
-    elif profile == "gpu":
-        root = repo_root()
-    else:
-        if _quick_root is None or not _quick_root.is_dir():
-            _quick_root = Path(tempfile.mkdtemp(prefix="minsnr-quick-"))
-        root = _quick_root
+def experiment_paths(profile: str | Profile = "quick", out_dir: str | os.PathLike | None = None) -> ExperimentPaths:
+    """Folders for a profile: out_dir, made absolute (notebooks run with their own folder as working directory);
+    without it, the profile's `root()`."""
+    p = as_profile(profile)
+    root = Path(out_dir).resolve() if out_dir else p.root()
     return ExperimentPaths(root, root / "results" / "runs", root / "results" / "tables", root / "figures").mkdirs()
 
 # %% ../nbs/09_plans.ipynb #94d9e01d
@@ -116,10 +149,10 @@ GPU_RUNS_PER_GPU = 6
 
 def fig5_base(profile: str = "gpu") -> dict:
     "The base configuration of the Figure 5 protocol for a profile (every run of the convergence plans starts from it)."
-    check_profile(profile)
+    p = as_profile(profile)
     common = dict(data="fashion_mnist", image_size=32, conditional=True, label_dropout=0.15, schedule="cosine", T=1000,
                   lr=1e-4, weight_decay=0.03, bins=10, seed=0, ema_warmup=True)
-    if profile == "gpu":
+    if p.full:
         base = dict(common, model="vit_s_2", batch_size=128, steps=GPU_STEPS, ema_decay=0.999, compile=True,
                     compile_mode="reduce-overhead", log_every=100, ckpt_every=500, keep_checkpoints=1,
                     eval_at=GPU_EVAL_AT, eval=GPU_EVAL)
@@ -162,7 +195,8 @@ def long_protocol(base: dict, profile: str, gpu_eval: dict, **quick_eval) -> dic
     """`base` with the long protocol's training and evaluation points: `LONG_STEPS`, ema_decay 0.9999 (with the
     warm-up the decay ends at 0.99963), `LONG_EVAL_AT` and
     the evaluation `gpu_eval` on the gpu profile; 20 steps with two evaluations (`quick_eval` added) on quick."""
-    if profile == "gpu":
+    p = as_profile(profile)
+    if p.full:
         return dict(base, steps=LONG_STEPS, ema_decay=0.9999, ckpt_every=2000, eval_at=LONG_EVAL_AT, eval=gpu_eval)
     return dict(base, steps=20, eval_at=[10, 20], eval=dict(base["eval"], noise_seeds=[], **quick_eval))
 
@@ -178,10 +212,11 @@ def long_plan(profile: str = "gpu", target: str = "x0", weightings=None) -> list
 def seed_plan(profile: str = "gpu", target: str = "x0", seeds=None) -> list[dict]:
     """The short protocol's runs of the long runs' pair (`LONG_WEIGHTINGS[target]`) with other training seeds (seed 0
     is in `convergence_plan`): `SPREAD_SEEDS` for the gpu profile, one extra seed for quick."""
+    p = as_profile(profile)
     pair = _pair(target)
     base = fig5_base(profile)
-    seeds = seeds or (SPREAD_SEEDS if profile == "gpu" else SPREAD_SEEDS[:1])
-    if profile == "gpu":
+    seeds = p.seeds(seeds, SPREAD_SEEDS)
+    if p.full:
         base.update(eval_at=SEED_EVAL_AT, eval=dict(GPU_EVAL, noise_seeds=[]))
     return make_plan(f"fig5-{profile}", base, target=[target], strategy=pair,
                      seed=[(f"seed{s}", {"seed": s}) for s in seeds])
@@ -194,10 +229,11 @@ LONG_SEED_EVAL = dict(LONG_EVAL, noise_seeds=[1], test_split="test")
 def long_seed_plan(profile: str = "gpu", target: str = "eps", seeds=None, weightings=None) -> list[dict]:
     """The long runs of `target`'s pair (`LONG_WEIGHTINGS[target]`, or `weightings`) with training seeds `seeds`
     (default `SPREAD_SEEDS`; one for quick), the long protocol with `LONG_SEED_EVAL_AT` and `LONG_SEED_EVAL`."""
+    p = as_profile(profile)
     pair = _pair(target) if weightings is None else list(weightings)
-    seeds = seeds or (SPREAD_SEEDS if profile == "gpu" else SPREAD_SEEDS[:1])
+    seeds = p.seeds(seeds, SPREAD_SEEDS)
     base = long_protocol(fig5_base(profile), profile, LONG_SEED_EVAL, test_split="test")  # quick: no guided variants
-    if profile == "gpu":
+    if p.full:
         base["eval_at"] = LONG_SEED_EVAL_AT
     return make_plan(f"fig5long-{profile}", base, target=[target], strategy=pair,
                      seed=[(f"seed{s}", {"seed": s}) for s in seeds])
@@ -209,7 +245,8 @@ VMSE_SEEDS = (0, 1, 2)
 def vmse_plan(profile: str = "gpu", seeds=None) -> list[dict]:
     """The plain v-MSE (`Weighting("snr_plus_one")`) for v-prediction in long runs, training seeds `seeds` (default
     `VMSE_SEEDS`; seed 0 alone for quick): `long_seed_plan` with that one weighting."""
-    seeds = seeds or (VMSE_SEEDS if profile == "gpu" else VMSE_SEEDS[:1])
+    p = as_profile(profile)
+    seeds = p.seeds(seeds, VMSE_SEEDS)
     return long_seed_plan(profile, "v", seeds, weightings=[Weighting("snr_plus_one")])
 
 # %% ../nbs/09_plans.ipynb #1bb45731
@@ -221,9 +258,9 @@ def headline_plan(profile: str = "gpu") -> list[dict]:
     """The x0 long pair (`long_plan(profile, "x0")`: constant weighting and Min-SNR-5, seed 0) to `HEADLINE_STEPS`,
     evaluated at `HEADLINE_EVAL_AT` and at the last step also against the test images; named 'fig5long48k-…'.
     The quick profile: 40 steps, evaluations at 10, 20 and 40."""
-    check_profile(profile)
+    p = as_profile(profile)
     base = long_protocol(fig5_base(profile), profile, LONG_EVAL, final_variants=LONG_VARIANTS)
-    steps, eval_at = (HEADLINE_STEPS, HEADLINE_EVAL_AT) if profile == "gpu" else (40, [10, 20, 40])
+    steps, eval_at = p.pick((HEADLINE_STEPS, HEADLINE_EVAL_AT), (40, [10, 20, 40]))
     base = dict(base, steps=steps, eval_at=eval_at, eval=dict(base["eval"], test_split="test"))
     return make_plan(f"fig5long48k-{profile}", base, target=["x0"], strategy=_pair("x0"))
 
@@ -236,9 +273,10 @@ GAMMA_FINAL = {"n": 10_000, "ref_n": None}   # the long protocol's evaluation, a
 def gamma_plan(profile: str = "gpu", targets=("x0", "eps", "v"), gammas=None) -> list[dict]:
     """Table 2's runs: the short protocol with Min-SNR-γ for every target and every γ in `gammas` (default: `GAMMAS`
     for the gpu profile; for quick, γ = 20 only, which exercises every step of the analysis in seconds per run)."""
+    p = as_profile(profile)
     base = fig5_base(profile)
-    gammas = gammas or (GAMMAS if profile == "gpu" else (20.0,))
-    if profile == "gpu":
+    gammas = gammas or p.pick(GAMMAS, (20.0,))
+    if p.full:
         base.update(eval_at=GAMMA_EVAL_AT, eval=dict(GPU_EVAL, final_variants=[GAMMA_FINAL]))
     else:
         base["eval"] = dict(base["eval"], final_variants=[{"n": 12, "ref_n": 64}])
@@ -259,9 +297,10 @@ def edm_plan(profile: str = "gpu") -> list[dict]:
 def edm_seed_plan(profile: str = "gpu", seeds=None) -> list[dict]:
     """Figure 9's yardstick: both weightings of `edm_plan` with the short protocol (EDM's sampler, 18 steps) and each
     training seed in `seeds` (default: `EDM_SEEDS` for the gpu profile, its first two for quick)."""
-    seeds = seeds or (EDM_SEEDS if profile == "gpu" else EDM_SEEDS[:2])
+    p = as_profile(profile)
+    seeds = p.seeds(seeds, EDM_SEEDS, n=2)
     base = dict(fig5_base(profile), formulation="edm", target="x0")
-    if profile == "gpu":
+    if p.full:
         base.update(eval_at=SEED_EVAL_AT, eval=dict(GPU_EVAL, steps=18, noise_seeds=[]))
     else:
         base["eval"] = dict(base["eval"], noise_seeds=[])
@@ -271,11 +310,12 @@ def edm_seed_plan(profile: str = "gpu", seeds=None) -> list[dict]:
 def edm_long_seed_plan(profile: str = "gpu", seeds=None) -> list[dict]:
     """Figure 9's long runs (`edm_plan`: EDM's own weighting and that weight times min(SNR, 5)/SNR) with training seeds
     `seeds` (default `SPREAD_SEEDS`; one for quick), with the long seed runs' evaluations (`long_seed_plan`)."""
-    seeds = seeds or (SPREAD_SEEDS if profile == "gpu" else SPREAD_SEEDS[:1])
+    p = as_profile(profile)
+    seeds = p.seeds(seeds, SPREAD_SEEDS)
     edm_eval = dict(EDM_EVAL, noise_seeds=[1], test_split="test")
     base = long_protocol(dict(fig5_base(profile), formulation="edm", target="x0"), profile, edm_eval,
                          test_split="test")  # quick: no guided variants
-    if profile == "gpu":
+    if p.full:
         base["eval_at"] = LONG_SEED_EVAL_AT
     return make_plan(f"fig9long-{profile}", base, strategy=EDM_AXIS, seed=[(f"seed{s}", {"seed": s}) for s in seeds])
 
@@ -287,8 +327,9 @@ UNET_QUICK_KWARGS = dict(model_channels=16, channel_mult=(1, 2), num_res_blocks=
 
 
 def _unet_base(profile: str) -> dict:
+    p = as_profile(profile)
     base = dict(fig5_base(profile), model=UNET_MODEL)
-    if profile != "gpu":  # the quick profile's tiny UNet in place of its tiny ViT, 20 steps
+    if not p.full:  # the quick profile's tiny UNet in place of its tiny ViT, 20 steps
         base.update(model_kwargs=UNET_QUICK_KWARGS, steps=20, eval_at=[10, 20], ckpt_every=10)
     return base
 
@@ -299,8 +340,8 @@ UNET_SEEDS = {"gpu": {"x0": (0,), "eps": (0, 1, 2)}, "quick": {"x0": (0,), "eps"
 def unet_plan(profile: str = "gpu", seeds=None) -> list[dict]:
     """Table 1: the UNet with the short protocol, x0 (constant vs Min-SNR-5) and ε (SNR vs Min-SNR-5), each pair at
     the training seeds of `seeds` ({target: seeds}; default `UNET_SEEDS[profile]`)."""
-    check_profile(profile)
-    seeds = UNET_SEEDS[profile] if seeds is None else seeds
+    p = as_profile(profile)
+    seeds = UNET_SEEDS[p.name] if seeds is None else seeds
     if bad := set(seeds) - {"x0", "eps"}:
         raise ValueError(f"unet_plan: seeds for unknown targets {sorted(bad)}; valid: ['eps', 'x0']")
     plan = []
@@ -317,10 +358,11 @@ def unet_plan(profile: str = "gpu", seeds=None) -> list[dict]:
 def uncond_plan(profile: str = "gpu", models=("unet_s", "vit_s_2")) -> list[dict]:
     """Table 3: unconditional generation (no labels) with each backbone in `models`, x0-prediction, constant vs
     Min-SNR-5, the long protocol's training and evaluation (no guidance)."""
+    p = as_profile(profile)
     plans = []
     for m in models:
         base = dict(fig5_base(profile), model=m, conditional=False, label_dropout=0.0)
-        if m.startswith("unet") and profile != "gpu":
+        if m.startswith("unet") and not p.full:
             base["model_kwargs"] = UNET_QUICK_KWARGS
         base = long_protocol(base, profile, dict(LONG_EVAL, final_variants=[]))
         plans += make_plan(f"table3-{profile}-{m.replace('_', '')}", base, target=["x0"], strategy=_pair("x0"))
@@ -337,8 +379,9 @@ def later_plan(profile: str = "gpu", targets=("x0", "v"), weightings=None) -> li
     """The later weightings beside Min-SNR-5 (`LATER_WEIGHTINGS`) on the short protocol with Table 2's evaluation
     points, every evaluation recording the Gram matrix of the timestep tasks; the quick profile takes x0 and three
     weightings (enough for every step of the analysis, in seconds per run)."""
+    p = as_profile(profile)
     base = fig5_base(profile)
-    if profile == "gpu":
+    if p.full:
         base.update(eval_at=GAMMA_EVAL_AT, eval=dict(GPU_EVAL, final_variants=[GAMMA_FINAL], gram_samples=LATER_GRAM_SAMPLES))
     else:
         base["eval"] = dict(base["eval"], gram_samples=4, gram_batch=16)
@@ -359,17 +402,17 @@ LATENT_SEEDS = {"gpu": {"constant": (0, 1), "snr": (0, 1, 2), "min_snr5": (0, 1,
 
 def autoencoder_plan(profile: str = "gpu") -> dict:
     "The autoencoder run of a profile: {'name': 'ae-<profile>', **AEConfig fields}."
+    p = as_profile(profile)
     from minsnr.autoencoder import AEConfig
-    check_profile(profile)
-    return {"name": f"ae-{profile}", **asdict(AEConfig(**AE_PLAN[profile]))}
+    return {"name": f"ae-{profile}", **asdict(AEConfig(**AE_PLAN[p.name]))}
 
 
 def latent_plan(profile: str = "gpu", runs_dir="results/runs", targets=("x0", "eps", "v"), seeds=None) -> list[dict]:
     """Figure 5's short protocol on the latents of `autoencoder_plan(profile)` (in runs_dir): every target × constant,
     SNR and Min-SNR-5 × the training seeds of `seeds` ({weighting key: seeds}; default `LATENT_SEEDS[profile]`). Seed 0
     is the run named without a seed, as in `convergence_plan`; the others end in '-seed<k>'."""
-    check_profile(profile)
-    seeds = LATENT_SEEDS[profile] if seeds is None else seeds
+    p = as_profile(profile)
+    seeds = LATENT_SEEDS[p.name] if seeds is None else seeds
     if bad := set(seeds) - {w.key for w in LATENT_WEIGHTINGS}:
         raise ValueError(f"latent_plan: seeds for unknown weightings {sorted(bad)}; valid: {[w.key for w in LATENT_WEIGHTINGS]}")
     ae = Path(runs_dir) / autoencoder_plan(profile)["name"]
@@ -390,10 +433,10 @@ PARETO_RANGES = ([100, 200], [200, 300], [300, 400])
 
 def pareto_plan(profile: str, runs_dir) -> tuple[dict, list[dict]]:
     "(base run, fine-tuning runs) of the multi-task analysis."
-    check_profile(profile)
+    p = as_profile(profile)
     common = dict(data="fashion_mnist", image_size=32, conditional=True, label_dropout=0.15, target="x0",
                   strategy="min_snr", gamma=5.0, seed=0, ema_warmup=True, bins=10)
-    if profile == "gpu":
+    if p.full:
         base = dict(common, name="pareto-gpu-base", model="vit_s_2", batch_size=128, steps=2000, ema_decay=0.999,
                     compile=True, compile_mode="reduce-overhead", log_every=100, ckpt_every=500, keep_checkpoints=10)
         ft = dict(steps=300, compile=False, compile_mode=None, log_every=50, ckpt_every=300, keep_checkpoints=1)
@@ -429,8 +472,9 @@ def best_plan(profile: str = "gpu", weighting: Weighting | None = None) -> list[
     the class-conditional UNet, x0-prediction, Min-SNR-5 (or `weighting`), the long protocol's EMA, `BEST_STEPS`
     iterations evaluated at `BEST_EVAL_AT` (10,000 samples against the training set; the last step also against the
     test set). Quick: the tiny UNet of Table 1's quick runs, 20 iterations."""
+    p = as_profile(profile)
     base = _unet_base(profile)
-    if profile == "gpu":
+    if p.full:
         base = dict(long_protocol(base, profile, BEST_EVAL), steps=BEST_STEPS, eval_at=BEST_EVAL_AT)
     else:
         base = dict(long_protocol(base, profile, base["eval"], test_split="test"), ckpt_every=10, keep_checkpoints=1)

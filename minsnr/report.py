@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .plans import check_profile
+from .plans import as_profile
 
 # %% auto #0
 __all__ = ['TARGET_SYMBOLS', 'TARGET_NAMES', 'P_COLUMNS', 'QUICK_NOTE', 'NUMBER', 'CLAIMS', 'BLOCK', 'LINK', 'ELSEWHERE',
@@ -82,7 +82,7 @@ QUICK_NOTE = ("quick profile: tiny CPU runs (tens of steps on a few hundred imag
 
 def claims_note(profile: str) -> str | None:
     "The note under a claims table: what a profile's runs can and cannot show (None for the gpu profile)."
-    return QUICK_NOTE if check_profile(profile) == "quick" else None
+    return None if as_profile(profile).full else QUICK_NOTE
 
 
 def write_table(rows: list[dict], name: str, tables_dir, columns: list[str] | None = None,

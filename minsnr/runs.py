@@ -18,7 +18,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from .basics import did_you_mean
-from .plans import (GPU_RUNS_PER_GPU, LONG_RUNS_PER_GPU, ExperimentPaths, autoencoder_plan, convergence_plan,
+from .plans import (GPU_RUNS_PER_GPU, LONG_RUNS_PER_GPU, ExperimentPaths, as_profile, autoencoder_plan, convergence_plan,
                           experiment_paths, fig5_base, latent_plan, long_plan, seed_plan)
 from .provenance import provenance
 from .trainer import TrainConfig, read_jsonl
@@ -486,7 +486,7 @@ def measure_floor(profile: str = "quick", out_dir=None, compute: bool = True, pr
     if f.exists() or not compute:
         return read_json(f)
     ev = long_plan(profile)[0]["eval"]
-    n = None if profile == "gpu" else ev["ref_n"]
+    n = as_profile(profile).pick(None, ev["ref_n"])
     t0 = time.perf_counter()
     res = metric_floor("fashion_mnist", "test", n, "train", ev["ref_n"], 32, InceptionFeatures(), progress=progress)
     res["provenance"] = provenance({"seconds": round(time.perf_counter() - t0, 1), "profile": profile})
@@ -554,7 +554,7 @@ def reconstruction_scores(ae, profile: str = "quick", data: str = "fashion_mnist
     from minsnr.sampler import to_uint8
     ext, out = extractor or InceptionFeatures(), {}
     long_ev, short_ev = long_plan(profile)[0]["eval"], fig5_base(profile)["eval"]
-    evals = {"long": (None if profile == "gpu" else long_ev["ref_n"], long_ev["ref_n"]),
+    evals = {"long": (as_profile(profile).pick(None, long_ev["ref_n"]), long_ev["ref_n"]),
              "short": (short_ev["n"], short_ev["ref_n"])}
     sizes = [n for n, _ in evals.values()]
     n_max = None if None in sizes else max(sizes)  # one pass over the largest set; the smaller is its first images
@@ -590,7 +590,7 @@ def latent_runs(profile: str = "quick", out_dir=None, train: bool = False, per_g
     if train and not (ae_dir / "latents_train.pt").exists():
         dev = "cuda" if torch.cuda.is_available() else "cpu"
         ae = load_autoencoder(ae_dir / "autoencoder.pt").to(dev)
-        test = load_dataset(cfg.data, "test", pad_to=cfg.image_size, subset=None if profile == "gpu" else 512)
+        test = load_dataset(cfg.data, "test", pad_to=cfg.image_size, subset=as_profile(profile).pick(None, 512))
         train_px = load_dataset(cfg.data, "train", pad_to=cfg.image_size, subset=cfg.subset)
         t0 = time.perf_counter()
         quality = {**reconstruction_quality(ae, test, train_px), **reconstruction_scores(ae, profile, cfg.data, cfg.image_size)}
