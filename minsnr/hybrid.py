@@ -25,7 +25,8 @@ from .schedules import make_schedule
 from .trainer import model_from_state, read_network
 
 # %% auto #0
-__all__ = ['LAST_STEP_ONLY', 'WEIGHTING_KEYS', 'Subject', 'evaluate_network', 'hybrid_scores', 'guidance_sweep']
+__all__ = ['LAST_STEP_ONLY', 'WEIGHTING_KEYS', 'Subject', 'every_step_eval', 'evaluate_network', 'hybrid_scores',
+           'guidance_sweep']
 
 # %% ../nbs/10e_hybrid.ipynb #55b5bacf
 @dataclass
@@ -48,10 +49,15 @@ class Subject:
 LAST_STEP_ONLY = ("final_variants", "noise_seeds", "test_split", "gram_samples", "gram_batch")
 
 
+def every_step_eval(cfg: TrainConfig) -> dict:
+    "The evaluation settings of run `cfg` that each evaluation step uses: `cfg.eval` without `LAST_STEP_ONLY`."
+    return {k: v for k, v in cfg.eval.items() if k not in LAST_STEP_ONLY}
+
+
 def evaluate_network(model, cfg: TrainConfig, data_shape, num_classes: int, device="cpu", **evaluation) -> dict:
     """The row of one evaluation of `model` with its run's evaluation settings (`cfg.eval`, without what only the last
     step adds: `LAST_STEP_ONLY`), any of them replaced by `evaluation`; no grid is written."""
-    kw = {k: v for k, v in cfg.eval.items() if k not in LAST_STEP_ONLY} | {"grid": 0} | evaluation
+    kw = every_step_eval(cfg) | {"grid": 0} | evaluation
     hook = eval_hook_from_config(kw)
     return hook.evaluate(Subject(model.to(device), cfg, data_shape, num_classes, device), hook.seed)[1]
 
@@ -90,7 +96,7 @@ def hybrid_scores(net_files, gamma: float = 5.0, device="cpu", out=None, runs_di
             row["run_fid"] = _run_fid(runs_dir, high, sa)
         rows.append(row)
     record = {"gamma": gamma, "t_switch": t_s, "step": sa, "networks": [str(Path(f).name) for f in net_files],
-              "evaluation": {k: v for k, v in ca.eval.items() if k not in LAST_STEP_ONLY} | evaluation, "rows": rows,
+              "evaluation": every_step_eval(ca) | evaluation, "rows": rows,
               "provenance": provenance()}
     if out:
         write_atomic(out, lambda f: f.write(json.dumps(record, indent=1).encode()))
@@ -137,7 +143,7 @@ def guidance_sweep(net_file, scales, intervals, n_small: int, device="cpu", out=
     state = read_network(net_file, device)
     model, cfg, step = model_from_state(state, "ema", device)
     settings = _check_sweep(scales, intervals, n_small, state["num_classes"])
-    kw = {k: v for k, v in cfg.eval.items() if k not in LAST_STEP_ONLY} | {"grid": 0, "test_split": "test"}
+    kw = every_step_eval(cfg) | {"grid": 0, "test_split": "test"}
     hook = eval_hook_from_config(kw)
     subject = Subject(model.to(device), cfg, state["data_shape"], state["num_classes"], device)
     setting = lambda s, iv: {"cfg_scale": s, "guidance_interval": iv}

@@ -27,7 +27,7 @@ __all__ = ['GPU', 'QUICK', 'PROFILES', 'FIG5_WEIGHTINGS', 'GPU_STEPS', 'GPU_EVAL
            'BEST_EVAL_AT', 'BEST_EVAL', 'BEST_WEIGHTING', 'BEST_GUIDANCE', 'GPU_JOB_S', 'JOB_START_S', 'BEST_MARGIN',
            'BEST_SIZING_FILES', 'PLANS', 'Profile', 'as_profile', 'check_profile', 'ExperimentPaths',
            'experiment_paths', 'make_plan', 'fig5_base', 'convergence_plan', 'long_protocol', 'long_plan', 'seed_plan',
-           'long_seed_plan', 'vmse_plan', 'headline_plan', 'gamma_plan', 'edm_plan', 'edm_seed_plan',
+           'long_seeded', 'long_seed_plan', 'vmse_plan', 'headline_plan', 'gamma_plan', 'edm_plan', 'edm_seed_plan',
            'edm_long_seed_plan', 'unet_plan', 'uncond_plan', 'later_plan', 'autoencoder_plan', 'latent_plan',
            'pareto_plan', 'best_plan', 'best_sizing', 'get_plan']
 
@@ -226,17 +226,22 @@ LONG_SEED_EVAL_AT = sorted(LONG_EVAL_AT + [12_000, 18_000, 21_000])
 LONG_SEED_EVAL = dict(LONG_EVAL, noise_seeds=[1], test_split="test")
 
 
+def long_seeded(base: dict, profile, gpu_eval: dict) -> dict:
+    """`base` with the long protocol of the seed replicates: `gpu_eval` at `LONG_SEED_EVAL_AT` on the gpu profile;
+    quick: its two evaluations, with the test-set score and no guided variants. Figure 5's and Figure 9's seed plans
+    both build on it."""
+    p = as_profile(profile)
+    base = long_protocol(base, p, gpu_eval, test_split="test")
+    return dict(base, eval_at=p.pick(LONG_SEED_EVAL_AT, base["eval_at"]))
+
+
 def long_seed_plan(profile: str = "gpu", target: str = "eps", seeds=None, weightings=None) -> list[dict]:
     """The long runs of `target`'s pair (`LONG_WEIGHTINGS[target]`, or `weightings`) with training seeds `seeds`
     (default `SPREAD_SEEDS`; one for quick), the long protocol with `LONG_SEED_EVAL_AT` and `LONG_SEED_EVAL`."""
     p = as_profile(profile)
     pair = _pair(target) if weightings is None else list(weightings)
-    seeds = p.seeds(seeds, SPREAD_SEEDS)
-    base = long_protocol(fig5_base(profile), profile, LONG_SEED_EVAL, test_split="test")  # quick: no guided variants
-    if p.full:
-        base["eval_at"] = LONG_SEED_EVAL_AT
-    return make_plan(f"fig5long-{profile}", base, target=[target], strategy=pair,
-                     seed=[(f"seed{s}", {"seed": s}) for s in seeds])
+    return make_plan(f"fig5long-{p}", long_seeded(fig5_base(p), p, LONG_SEED_EVAL), target=[target], strategy=pair,
+                     seed=[(f"seed{s}", {"seed": s}) for s in p.seeds(seeds, SPREAD_SEEDS)])
 
 # %% ../nbs/09_plans.ipynb #0b6ee81e
 VMSE_SEEDS = (0, 1, 2)
@@ -309,15 +314,12 @@ def edm_seed_plan(profile: str = "gpu", seeds=None) -> list[dict]:
 # %% ../nbs/09_plans.ipynb #19a042b2
 def edm_long_seed_plan(profile: str = "gpu", seeds=None) -> list[dict]:
     """Figure 9's long runs (`edm_plan`: EDM's own weighting and that weight times min(SNR, 5)/SNR) with training seeds
-    `seeds` (default `SPREAD_SEEDS`; one for quick), with the long seed runs' evaluations (`long_seed_plan`)."""
+    `seeds` (default `SPREAD_SEEDS`; one for quick), with the long seed runs' evaluations (`long_seeded`)."""
     p = as_profile(profile)
-    seeds = p.seeds(seeds, SPREAD_SEEDS)
-    edm_eval = dict(EDM_EVAL, noise_seeds=[1], test_split="test")
-    base = long_protocol(dict(fig5_base(profile), formulation="edm", target="x0"), profile, edm_eval,
-                         test_split="test")  # quick: no guided variants
-    if p.full:
-        base["eval_at"] = LONG_SEED_EVAL_AT
-    return make_plan(f"fig9long-{profile}", base, strategy=EDM_AXIS, seed=[(f"seed{s}", {"seed": s}) for s in seeds])
+    base = long_seeded(dict(fig5_base(p), formulation="edm", target="x0"), p,
+                       dict(EDM_EVAL, noise_seeds=[1], test_split="test"))
+    return make_plan(f"fig9long-{p}", base, strategy=EDM_AXIS,
+                     seed=[(f"seed{s}", {"seed": s}) for s in p.seeds(seeds, SPREAD_SEEDS)])
 
 # %% ../nbs/09_plans.ipynb #u1a00002
 UNET_MODEL = "unet_s"
