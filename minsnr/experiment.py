@@ -11,7 +11,7 @@ from typing import Callable, NamedTuple
 
 from .basics import patch_method
 from .config import TrainConfig
-from .plans import ExperimentPaths, experiment_paths
+from .plans import ExperimentPaths, Profile, as_profile, experiment_paths
 from .runs import load_run, sweep
 from .weightings import Weighting
 
@@ -91,13 +91,15 @@ def to_dict(self) -> dict:
 class Experiment:
     "An experiment's plan and folders, resolved once; `runs()` reads, `train()` trains."
     name: str
-    profile: str
+    profile: Profile
     plan: tuple
     paths: ExperimentPaths
 
     @classmethod
-    def of(cls, name: str, plan_fn: Callable[..., list], profile: str = "quick", out_dir=None, **plan_kw) -> "Experiment":
-        return cls(name, profile, tuple(plan_fn(profile, **plan_kw)), experiment_paths(profile, out_dir))
+    def of(cls, name: str, plan_fn: Callable[..., list], profile: str | Profile = "quick", out_dir=None,
+           **plan_kw) -> "Experiment":
+        p = as_profile(profile)
+        return cls(name, p, tuple(plan_fn(p, **plan_kw)), experiment_paths(p, out_dir))
 
     def runs(self, finished_only: bool = False) -> dict[RunKey, Run]:
         "{key: Run} of the plan's runs whose folders exist (only finished ones with `finished_only`); trains nothing."
