@@ -97,10 +97,14 @@ class ExperimentPaths:
         return self
 
 
-def experiment_paths(profile: str | Profile = "quick", out_dir: str | os.PathLike | None = None) -> ExperimentPaths:
+def experiment_paths(profile: str | Profile = "quick",
+                     out_dir: str | os.PathLike | ExperimentPaths | None = None) -> ExperimentPaths:
     """Folders for a profile: out_dir, made absolute (notebooks run with their own folder as working directory);
-    without it, the profile's `root()`."""
+    without it, the profile's `root()`. Folders already resolved (an `ExperimentPaths`) are returned as they are, so
+    a notebook resolves its folders once and hands them to everything that takes an out_dir."""
     p = as_profile(profile)
+    if isinstance(out_dir, ExperimentPaths):
+        return out_dir
     root = Path(out_dir).resolve() if out_dir else p.root()
     return ExperimentPaths(root, root / "results" / "runs", root / "results" / "tables", root / "figures").mkdirs()
 
