@@ -18,8 +18,8 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from .basics import did_you_mean
-from .plans import (GPU_RUNS_PER_GPU, LONG_RUNS_PER_GPU, ExperimentPaths, as_profile, autoencoder_plan, convergence_plan,
-                          experiment_paths, fig5_base, latent_plan, long_plan, seed_plan)
+from .plans import (GPU_RUNS_PER_GPU, ExperimentPaths, as_profile, autoencoder_plan, experiment_paths, fig5_base,
+                          latent_plan, long_plan)
 from .provenance import provenance
 from .trainer import TrainConfig, read_jsonl
 from .weightings import Weighting
@@ -27,8 +27,8 @@ from .weightings import Weighting
 # %% auto #0
 __all__ = ['LOCATION_KEYS', 'FID_LADDER', 'read_json', 'config_differences', 'run_state', 'SweepError', 'child_device',
            'train_run', 'SweepStopped', 'check_plan', 'sweep', 'load_run', 'log_mean', 'steps_to_reach',
-           'pick_threshold', 'plan_runs', 'seed_spread', 'measure_floor', 'short_floor', 'long_and_seed_runs',
-           'long_runs', 'reconstruction_scores', 'latent_runs']
+           'pick_threshold', 'plan_runs', 'seed_spread', 'measure_floor', 'short_floor', 'reconstruction_scores',
+           'latent_runs']
 
 # %% ../nbs/10_runs.ipynb #d2a3ddb8
 def read_json(p) -> dict | None:
@@ -509,34 +509,6 @@ def short_floor(profile: str = "quick", out_dir=None, evaluation: tuple[int, int
     if not s or (s.get("images"), s.get("ref_images")) != want:
         return None
     return dict(fid=s["floor_fid"], kid=s.get("floor_kid"), n=s["images"], n_ref=s["ref_images"], source=str(f))
-
-
-def long_and_seed_runs(longs: list[dict], seeds: list[dict], paths: ExperimentPaths, train: bool = False,
-                       per_gpu: int = LONG_RUNS_PER_GPU, workers: int = 2, progress: bool = True, seed0=()):
-    """(long runs {strategy: run or None}, seed runs {strategy: [runs or None]}) of a long-run plan and its seed runs
-    (`seed0` first, the seed-0 runs of another plan); `train`: train what is missing first, and in the sweep each long run is
-    followed by its weighting's seed runs, so with `per_gpu` = 1 + their number they share its GPU."""
-    keys = [c["strategy"] for c in longs]
-    by_weighting = lambda plan, s: [c for c in plan if c["strategy"] == s]
-    if train:
-        order = [c for s in keys for c in by_weighting(longs, s) + by_weighting(seeds, s)] + list(seed0)
-        sweep(order, paths.runs, per_gpu=per_gpu, workers=workers, progress=progress)
-    load = lambda c: load_run(paths.runs / c["name"]) if (paths.runs / c["name"]).exists() else None
-    return ({c["strategy"]: load(c) for c in longs},
-            {s: [load(c) for c in by_weighting(seed0, s) + by_weighting(seeds, s)] for s in keys})
-
-
-def long_runs(profile: str = "quick", out_dir=None, train: bool = False, per_gpu: int = LONG_RUNS_PER_GPU,
-              workers: int = 2, progress: bool = True, target: str = "x0"):
-    """(paths, long runs {strategy: run}, seed runs {strategy: [seed 0, seed 1, ...]}) of the long protocol for one
-    target (its pair `LONG_WEIGHTINGS[target]`); `train`: train what is missing first, each long run with its
-    weighting's seed runs on one GPU."""
-    paths = experiment_paths(profile, out_dir)
-    longs = long_plan(profile, target)
-    keys = [c["strategy"] for c in longs]
-    seed0 = [c for c in convergence_plan(profile, targets=(target,)) if c["strategy"] in keys]
-    return (paths, *long_and_seed_runs(longs, seed_plan(profile, target), paths, train, per_gpu, workers, progress,
-                                       seed0))
 
 # %% ../nbs/10_runs.ipynb #b7b00004
 def reconstruction_scores(ae, profile: str = "quick", data: str = "fashion_mnist", image_size: int = 32,
