@@ -83,7 +83,7 @@ def check_profile(profile: str | Profile) -> str:
     "The name of a valid profile (as `as_profile` checks it)."
     return as_profile(profile).name
 
-
+# %% ../nbs/09_plans.ipynb #71be2c19
 @dataclass
 class ExperimentPaths:
     root: Path      # the output root
