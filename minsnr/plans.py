@@ -66,8 +66,8 @@ class Profile:
 
 _made_roots: dict[str, Path] = {}  # this process's temporary output roots, by profile name
 GPU, QUICK = Profile("gpu", full=True), Profile("quick", full=False, n_seeds=1)
-PROFILES = ("quick", "gpu")
-_PROFILE_OF = {"quick": QUICK, "gpu": GPU}
+_PROFILE_OF = {p.name: p for p in (QUICK, GPU)}
+PROFILES = tuple(_PROFILE_OF)  # their names: ("quick", "gpu")
 
 
 def as_profile(profile: str | Profile) -> Profile:
@@ -218,11 +218,11 @@ def seed_plan(profile: str = "gpu", target: str = "x0", seeds=None) -> list[dict
     is in `convergence_plan`): `SPREAD_SEEDS` for the gpu profile, one extra seed for quick."""
     p = as_profile(profile)
     pair = _pair(target)
-    base = fig5_base(profile)
+    base = fig5_base(p)
     seeds = p.seeds(seeds, SPREAD_SEEDS)
     if p.full:
         base.update(eval_at=SEED_EVAL_AT, eval=dict(GPU_EVAL, noise_seeds=[]))
-    return make_plan(f"fig5-{profile}", base, target=[target], strategy=pair,
+    return make_plan(f"fig5-{p}", base, target=[target], strategy=pair,
                      seed=[(f"seed{s}", {"seed": s}) for s in seeds])
 
 # %% ../nbs/09_plans.ipynb #16de1ac1
@@ -256,7 +256,7 @@ def vmse_plan(profile: str = "gpu", seeds=None) -> list[dict]:
     `VMSE_SEEDS`; seed 0 alone for quick): `long_seed_plan` with that one weighting."""
     p = as_profile(profile)
     seeds = p.seeds(seeds, VMSE_SEEDS)
-    return long_seed_plan(profile, "v", seeds, weightings=[Weighting("snr_plus_one")])
+    return long_seed_plan(p, "v", seeds, weightings=[Weighting("snr_plus_one")])
 
 # %% ../nbs/09_plans.ipynb #1bb45731
 HEADLINE_STEPS = 48_000
@@ -268,10 +268,10 @@ def headline_plan(profile: str = "gpu") -> list[dict]:
     evaluated at `HEADLINE_EVAL_AT` and at the last step also against the test images; named 'fig5long48k-…'.
     The quick profile: 40 steps, evaluations at 10, 20 and 40."""
     p = as_profile(profile)
-    base = long_protocol(fig5_base(profile), profile, LONG_EVAL, final_variants=LONG_VARIANTS)
+    base = long_protocol(fig5_base(p), p, LONG_EVAL, final_variants=LONG_VARIANTS)
     steps, eval_at = p.pick((HEADLINE_STEPS, HEADLINE_EVAL_AT), (40, [10, 20, 40]))
     base = dict(base, steps=steps, eval_at=eval_at, eval=dict(base["eval"], test_split="test"))
-    return make_plan(f"fig5long48k-{profile}", base, target=["x0"], strategy=_pair("x0"))
+    return make_plan(f"fig5long48k-{p}", base, target=["x0"], strategy=_pair("x0"))
 
 # %% ../nbs/09_plans.ipynb #ea2dfcd7
 GAMMAS = (1.0, 2.0, 10.0, 20.0)   # new clamps; 5 and ∞ (SNR) are the convergence plan's runs
@@ -283,13 +283,13 @@ def gamma_plan(profile: str = "gpu", targets=("x0", "eps", "v"), gammas=None) ->
     """Table 2's runs: the short protocol with Min-SNR-γ for every target and every γ in `gammas` (default: `GAMMAS`
     for the gpu profile; for quick, γ = 20 only, which exercises every step of the analysis in seconds per run)."""
     p = as_profile(profile)
-    base = fig5_base(profile)
+    base = fig5_base(p)
     gammas = gammas or p.pick(GAMMAS, (20.0,))
     if p.full:
         base.update(eval_at=GAMMA_EVAL_AT, eval=dict(GPU_EVAL, final_variants=[GAMMA_FINAL]))
     else:
         base["eval"] = dict(base["eval"], final_variants=[{"n": 12, "ref_n": 64}])
-    return make_plan(f"table2-{profile}", base, target=list(targets), strategy=[Weighting("min_snr", g) for g in gammas])
+    return make_plan(f"table2-{p}", base, target=list(targets), strategy=[Weighting("min_snr", g) for g in gammas])
 
 # %% ../nbs/09_plans.ipynb #e9000002
 EDM_AXIS = [Weighting("edm"), Weighting("min_snr", 5.0)]  # EDM's λ(σ), and λ(σ) · min(SNR, 5)/SNR
@@ -308,12 +308,12 @@ def edm_seed_plan(profile: str = "gpu", seeds=None) -> list[dict]:
     training seed in `seeds` (default: `EDM_SEEDS` for the gpu profile, its first two for quick)."""
     p = as_profile(profile)
     seeds = p.seeds(seeds, EDM_SEEDS, n=2)
-    base = dict(fig5_base(profile), formulation="edm", target="x0")
+    base = dict(fig5_base(p), formulation="edm", target="x0")
     if p.full:
         base.update(eval_at=SEED_EVAL_AT, eval=dict(GPU_EVAL, steps=18, noise_seeds=[]))
     else:
         base["eval"] = dict(base["eval"], noise_seeds=[])
-    return make_plan(f"fig9-{profile}", base, strategy=EDM_AXIS, seed=[(f"seed{s}", {"seed": s}) for s in seeds])
+    return make_plan(f"fig9-{p}", base, strategy=EDM_AXIS, seed=[(f"seed{s}", {"seed": s}) for s in seeds])
 
 # %% ../nbs/09_plans.ipynb #19a042b2
 def edm_long_seed_plan(profile: str = "gpu", seeds=None) -> list[dict]:
@@ -334,7 +334,7 @@ UNET_QUICK_KWARGS = dict(model_channels=16, channel_mult=(1, 2), num_res_blocks=
 
 def _unet_base(profile: str) -> dict:
     p = as_profile(profile)
-    base = dict(fig5_base(profile), model=UNET_MODEL)
+    base = dict(fig5_base(p), model=UNET_MODEL)
     if not p.full:  # the quick profile's tiny UNet in place of its tiny ViT, 20 steps
         base.update(model_kwargs=UNET_QUICK_KWARGS, steps=20, eval_at=[10, 20], ckpt_every=10)
     return base
@@ -357,7 +357,7 @@ def unet_plan(profile: str = "gpu", seeds=None) -> list[dict]:
             raise ValueError(f"unet_plan: seeds[{t!r}] = {ss!r}; valid: distinct integers >= 0")
         for s in ss:
             extra = {} if s == 0 else {"seed": [(f"seed{s}", {"seed": s})]}
-            plan += make_plan(f"table1-{profile}", _unet_base(profile), target=[t], strategy=_pair(t), **extra)
+            plan += make_plan(f"table1-{p}", _unet_base(p), target=[t], strategy=_pair(t), **extra)
     return plan
 
 
@@ -367,11 +367,11 @@ def uncond_plan(profile: str = "gpu", models=("unet_s", "vit_s_2")) -> list[dict
     p = as_profile(profile)
     plans = []
     for m in models:
-        base = dict(fig5_base(profile), model=m, conditional=False, label_dropout=0.0)
+        base = dict(fig5_base(p), model=m, conditional=False, label_dropout=0.0)
         if m.startswith("unet") and not p.full:
             base["model_kwargs"] = UNET_QUICK_KWARGS
-        base = long_protocol(base, profile, dict(LONG_EVAL, final_variants=[]))
-        plans += make_plan(f"table3-{profile}-{m.replace('_', '')}", base, target=["x0"], strategy=_pair("x0"))
+        base = long_protocol(base, p, dict(LONG_EVAL, final_variants=[]))
+        plans += make_plan(f"table3-{p}-{m.replace('_', '')}", base, target=["x0"], strategy=_pair("x0"))
     return plans
 
 # %% ../nbs/09_plans.ipynb #b7a00002
@@ -386,14 +386,14 @@ def later_plan(profile: str = "gpu", targets=("x0", "v"), weightings=None) -> li
     points, every evaluation recording the Gram matrix of the timestep tasks; the quick profile takes x0 and three
     weightings (enough for every step of the analysis, in seconds per run)."""
     p = as_profile(profile)
-    base = fig5_base(profile)
+    base = fig5_base(p)
     if p.full:
         base.update(eval_at=GAMMA_EVAL_AT, eval=dict(GPU_EVAL, final_variants=[GAMMA_FINAL], gram_samples=LATER_GRAM_SAMPLES))
     else:
         base["eval"] = dict(base["eval"], gram_samples=4, gram_batch=16)
         targets = targets if targets != ("x0", "v") else ("x0",)
         weightings = weightings or LATER_WEIGHTINGS[:2] + LATER_WEIGHTINGS[4:5]
-    return make_plan(f"later-{profile}", base, target=list(targets), strategy=weightings or LATER_WEIGHTINGS)
+    return make_plan(f"later-{p}", base, target=list(targets), strategy=weightings or LATER_WEIGHTINGS)
 
 # %% ../nbs/09_plans.ipynb #b7a00005
 AE_PLAN = {"gpu": dict(channels=(64, 128, 256), batch_size=256, steps=6000, lr=2e-4, log_every=100, ckpt_every=1000),
@@ -410,7 +410,7 @@ def autoencoder_plan(profile: str = "gpu") -> dict:
     "The autoencoder run of a profile: {'name': 'ae-<profile>', **AEConfig fields}."
     p = as_profile(profile)
     from minsnr.autoencoder import AEConfig
-    return {"name": f"ae-{profile}", **asdict(AEConfig(**AE_PLAN[p.name]))}
+    return {"name": f"ae-{p}", **asdict(AEConfig(**AE_PLAN[p.name]))}
 
 
 def latent_plan(profile: str = "gpu", runs_dir="results/runs", targets=("x0", "eps", "v"), seeds=None) -> list[dict]:
@@ -421,8 +421,8 @@ def latent_plan(profile: str = "gpu", runs_dir="results/runs", targets=("x0", "e
     seeds = LATENT_SEEDS[p.name] if seeds is None else seeds
     if bad := set(seeds) - {w.key for w in LATENT_WEIGHTINGS}:
         raise ValueError(f"latent_plan: seeds for unknown weightings {sorted(bad)}; valid: {[w.key for w in LATENT_WEIGHTINGS]}")
-    ae = Path(runs_dir) / autoencoder_plan(profile)["name"]
-    base = dict(fig5_base(profile), data="latents", image_size=None, data_path=str(ae / "latents_train.pt"),
+    ae = Path(runs_dir) / autoencoder_plan(p)["name"]
+    base = dict(fig5_base(p), data="latents", image_size=None, data_path=str(ae / "latents_train.pt"),
                 autoencoder=str(ae / "autoencoder.pt"))
     base["model"] = "vit_s_1"  # 8×8 latents, patch 1: 64 tokens
     plan = []
@@ -430,7 +430,7 @@ def latent_plan(profile: str = "gpu", runs_dir="results/runs", targets=("x0", "e
         for w in LATENT_WEIGHTINGS:
             for s in seeds.get(w.key, ()):
                 extra = {} if s == 0 else {"seed": [(f"seed{s}", {"seed": s})]}
-                plan += make_plan(f"latent-{profile}", base, target=[t], strategy=[w], **extra)
+                plan += make_plan(f"latent-{p}", base, target=[t], strategy=[w], **extra)
     return plan
 
 # %% ../nbs/09_plans.ipynb #f9784f2a
@@ -479,12 +479,12 @@ def best_plan(profile: str = "gpu", weighting: Weighting | None = None) -> list[
     iterations evaluated at `BEST_EVAL_AT` (10,000 samples against the training set; the last step also against the
     test set). Quick: the tiny UNet of Table 1's quick runs, 20 iterations."""
     p = as_profile(profile)
-    base = _unet_base(profile)
+    base = _unet_base(p)
     if p.full:
-        base = dict(long_protocol(base, profile, BEST_EVAL), steps=BEST_STEPS, eval_at=BEST_EVAL_AT)
+        base = dict(long_protocol(base, p, BEST_EVAL), steps=BEST_STEPS, eval_at=BEST_EVAL_AT)
     else:
-        base = dict(long_protocol(base, profile, base["eval"], test_split="test"), ckpt_every=10, keep_checkpoints=1)
-    return make_plan(f"best-{profile}-unets", base, target=["x0"], strategy=[weighting or BEST_WEIGHTING])
+        base = dict(long_protocol(base, p, base["eval"], test_split="test"), ckpt_every=10, keep_checkpoints=1)
+    return make_plan(f"best-{p}-unets", base, target=["x0"], strategy=[weighting or BEST_WEIGHTING])
 
 # %% ../nbs/09_plans.ipynb #46209241
 def _median_tail(run_dir: Path, key: str = "images_per_s") -> float:
