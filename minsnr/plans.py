@@ -470,7 +470,10 @@ BEST_SIZING_FILES = {  # what the sizing reads: runs alone on their GPU at the e
     "unet": "results/runs/table3-gpu-unets-x0-min_snr5", "vit_h200": "results/runs/table3-gpu-vits2-x0-min_snr5",
     "h100": "results/benchmarks/2026-12-06-h100-eval-speed/evalspeed.json",
     "unet_compile": "results/benchmarks/2026-11-30-h200-unet-s-bf16/benchmark.json",
-    "guided": "results/tables/fig5long_guided_gpu.csv", "reference": "results/analysis/floor_gpu.json"}
+    "guided": "results/tables/fig5long_guided_gpu.csv", "reference": "results/analysis/floor_gpu.json",
+    # the same training-step benchmark of both backbones on an H100 and an H200: does the UNet scale like ViT-S/2?
+    "bench_h100": "results/benchmarks/2026-12-06-h100-unet-vit-bf16/benchmark.json",
+    "bench_h200_vit": "results/benchmarks/2026-11-29-h200-preset/benchmark.json"}
 
 
 def best_plan(profile: str = "gpu", weighting: Weighting | None = None) -> list[dict]:
@@ -534,7 +537,16 @@ def best_sizing(steps: int = BEST_STEPS, root=None, evaluations: int | None = No
     fit = int((available * (1 - BEST_MARGIN) - fixed) * its // 1000 * 1000)
     return dict(steps=steps, unet_h200_images_per_s=unet_h200, h100_over_h200=h100_over_h200, h100_its=its,
                 settings=len(settings), **parts, expected_s=expected, available_s=available,
-                margin=1 - expected / available, fit_steps=fit)
+                margin=1 - expected / available, fit_steps=fit, **_bench_ratios(f))
+
+
+def _bench_ratios(f: dict) -> dict:
+    "H100 over H200 images/s of one benchmark setting per backbone (batch 128, 32x32x1, 10 classes, reduce-overhead)."
+    def row(path, model):
+        return next(r for r in json.loads(path.read_text()) if r["model"] == model and r["batch_size"] == 128
+                    and r["input"] == "32x32x1" and r.get("compile_mode") == "reduce-overhead" and "images_per_s" in r)
+    return {f"{m}_bench_h100_over_h200": row(f["bench_h100"], m)["images_per_s"] / row(h200, m)["images_per_s"]
+            for m, h200 in (("unet_s", f["unet_compile"]), ("vit_s_2", f["bench_h200_vit"]))}
 
 # %% ../nbs/09_plans.ipynb #ca7f10aa
 PLANS = {"convergence": convergence_plan, "long": long_plan, "seeds": seed_plan, "long_seeds": long_seed_plan,

@@ -19,9 +19,12 @@ __all__ = ['provenance']
 def provenance(extra: dict | None = None, root=None) -> dict:
     """Where and with what a result was produced: git commit (of the repository `root`, by default the one the
     package is installed from), package versions, device, time."""
-    import datetime, os, platform, subprocess, sys
-    import minsnr
-    commit = dirty = None
+    import os, subprocess
+    commit, dirty = os.environ.get("MINSNR_GIT_COMMIT"), None
+    if commit is not None:  # the caller names the commit of the files it copied: it wins over what git says here
+        if not re.fullmatch(r"[0-9a-f]{40}", commit):
+            raise ValueError(f"MINSNR_GIT_COMMIT={commit!r} must be a full 40-digit hexadecimal commit (git rev-parse HEAD)")
+        return _info(commit, os.environ.get("MINSNR_GIT_DIRTY", "").lower() in ("1", "true", "yes"), extra)
     root = repo_root() if root is None else Path(root)
     try:  # git asked about the repository itself, whatever the current directory
         r = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10)
@@ -31,9 +34,12 @@ def provenance(extra: dict | None = None, root=None) -> dict:
                                         capture_output=True, text=True, timeout=10).stdout.strip())
     except (OSError, subprocess.SubprocessError):
         pass
-    if not commit:  # a copy of the tree without .git (e.g. on a remote GPU machine): the caller may pass it
-        commit = os.environ.get("MINSNR_GIT_COMMIT")
-        dirty = None if commit is None else os.environ.get("MINSNR_GIT_DIRTY", "").lower() in ("1", "true", "yes")
+    return _info(commit, dirty, extra)
+
+
+def _info(commit, dirty, extra) -> dict:
+    import datetime, platform, sys
+    import minsnr
     info = dict(git_commit=commit or None, git_dirty=dirty, minsnr=minsnr.__version__, python=sys.version.split()[0],
                 torch=torch.__version__, cuda=torch.version.cuda, platform=platform.platform(),
                 device=torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu",
