@@ -24,8 +24,8 @@ from .trainer import TrainConfig, read_jsonl
 __all__ = ['ALPHA', 'SETTING_IGNORES', 'EVAL_KEYS', 'EPS_PIXEL_VIT', 'COMMON', 'REGIMES', 'METHODS', 'VERDICT_COLUMNS',
            'NOT_MEASURED', 'log_fids', 't_crit', 'sigma_interval', 'fmt', 'fmt_p', 'pooled_sigma', 'Bartlett',
            'bartlett', 'SeedGroup', 'seed_groups', 'regime_of', 'Pool', 'seed_pools', 'Verdict', 'Comparison',
-           'compare', 'break_even', 'holm', 'correct', 'FloorReading', 'floor_reading', 'describe', 'Replicates',
-           'replicates', 'judge', 'verdict_text', 'family_rows']
+           'compare', 'break_even', 'reread', 'holm', 'correct', 'FloorReading', 'floor_reading', 'describe',
+           'Replicates', 'replicates', 'judge', 'verdict_text', 'family_rows']
 
 # %% ../nbs/10b_stats.ipynb #06955cf7
 ALPHA = 0.05
@@ -394,6 +394,24 @@ def break_even(a_fid, b_fid, pool: Pool, alpha: float = ALPHA) -> Comparison:
     src = f"nearest replicated regime, {pool.source}; tested at its upper {1 - alpha:.0%} limit"
     return _result(la, lb, upper * math.sqrt(2), pool.df, pool.sigma, src, "break-even", alpha,
                    sigma_star=star, sigma_upper=upper)
+
+# %% ../nbs/10b_stats.ipynb #9e8d4b3c
+def reread(a_fid, b_fid, nearest: Pool, own: Pool | None, alpha: float = ALPHA) -> dict:
+    """One run a side read twice by `break_even`: against `nearest` (σ measured elsewhere) and against `own` (the long
+    runs' own σ at the same step, their regime's pool; None where not measured). Returns the ratio b/a, each reading's
+    σ*, σ, df, upper limit and verdict (own_* None without `own`), and `agree` (None without `own`)."""
+    if own is not None and not isinstance(own, Pool):
+        raise ValueError(f"own={own!r} must be a Pool (the long runs' own σ at this step) or None")
+    readings = {"nearest": break_even(a_fid, b_fid, nearest, alpha)}
+    if own is not None:
+        readings["own"] = break_even(a_fid, b_fid, own, alpha)
+    row = {"ratio": readings["nearest"].ratio}
+    for k in ("nearest", "own"):
+        r = readings.get(k)
+        row.update({f"{k}_sigma_star": r and r.sigma_star, f"{k}_sigma": r and r.sigma, f"{k}_df": r and r.df,
+                    f"{k}_upper": r and r.sigma_upper, f"{k}_verdict": r and r.verdict})
+    row["agree"] = None if own is None else row["nearest_verdict"] == row["own_verdict"]
+    return row
 
 # %% ../nbs/10b_stats.ipynb #5bff353a
 def holm(p_values: Sequence[float]) -> list[float]:
