@@ -396,12 +396,14 @@ def break_even(a_fid, b_fid, pool: Pool, alpha: float = ALPHA) -> Comparison:
                    sigma_star=star, sigma_upper=upper)
 
 # %% ../nbs/10b_stats.ipynb #9e8d4b3c
-def reread(a_fid, b_fid, nearest: Pool, own: Pool | None, alpha: float = ALPHA) -> dict:
+def reread(a_fid, b_fid, nearest: Pool, own: Pool | None, a: str = "a", b: str = "b", alpha: float = ALPHA) -> dict:
     """One run a side read twice by `break_even`: against `nearest` (σ measured elsewhere) and against `own` (the long
     runs' own σ at the same step, their regime's pool; None where not measured). Returns the ratio b/a, each reading's
-    σ*, σ, df, upper limit and verdict (own_* None without `own`), and `agree` (None without `own`)."""
+    σ*, σ, df, upper limit and verdict (by the settings' names `a`, `b`: "{a} lower"; own_* None without `own`), and
+    `agree` (None without `own`)."""
     if own is not None and not isinstance(own, Pool):
         raise ValueError(f"own={own!r} must be a Pool (the long runs' own σ at this step) or None")
+    named = {Verdict.A_LOWER: f"{a} lower", Verdict.B_LOWER: f"{b} lower"}
     readings = {"nearest": break_even(a_fid, b_fid, nearest, alpha)}
     if own is not None:
         readings["own"] = break_even(a_fid, b_fid, own, alpha)
@@ -409,8 +411,9 @@ def reread(a_fid, b_fid, nearest: Pool, own: Pool | None, alpha: float = ALPHA) 
     for k in ("nearest", "own"):
         r = readings.get(k)
         row.update({f"{k}_sigma_star": r and r.sigma_star, f"{k}_sigma": r and r.sigma, f"{k}_df": r and r.df,
-                    f"{k}_upper": r and r.sigma_upper, f"{k}_verdict": r and r.verdict})
-    row["agree"] = None if own is None else row["nearest_verdict"] == row["own_verdict"]
+                    f"{k}_upper": r and r.sigma_upper,
+                    f"{k}_verdict": r and named.get(r.verdict, str(r.verdict))})
+    row["agree"] = None if own is None else readings["nearest"].verdict == readings["own"].verdict
     return row
 
 # %% ../nbs/10b_stats.ipynb #5bff353a
