@@ -543,8 +543,11 @@ def best_sizing(steps: int = BEST_STEPS, root=None, evaluations: int | None = No
 def _bench_ratios(f: dict) -> dict:
     "H100 over H200 images/s of one benchmark setting per backbone (batch 128, 32x32x1, 10 classes, reduce-overhead)."
     def row(path, model):
-        return next(r for r in json.loads(path.read_text()) if r["model"] == model and r["batch_size"] == 128
-                    and r["input"] == "32x32x1" and r.get("compile_mode") == "reduce-overhead" and "images_per_s" in r)
+        found = [r for r in json.loads(path.read_text()) if r["model"] == model and r["batch_size"] == 128
+                 and r["input"] == "32x32x1" and r.get("compile_mode") == "reduce-overhead" and "images_per_s" in r]
+        if not found:
+            raise ValueError(f"{path} has no {model} row at batch 128, 32x32x1, reduce-overhead with images_per_s")
+        return found[0]
     return {f"{m}_bench_h100_over_h200": row(f["bench_h100"], m)["images_per_s"] / row(h200, m)["images_per_s"]
             for m, h200 in (("unet_s", f["unet_compile"]), ("vit_s_2", f["bench_h200_vit"]))}
 

@@ -24,8 +24,8 @@ from .trainer import TrainConfig, read_jsonl
 __all__ = ['ALPHA', 'SETTING_IGNORES', 'EVAL_KEYS', 'EPS_PIXEL_VIT', 'COMMON', 'REGIMES', 'METHODS', 'VERDICT_COLUMNS',
            'NOT_MEASURED', 'log_fids', 't_crit', 'sigma_interval', 'fmt', 'fmt_p', 'pooled_sigma', 'Bartlett',
            'bartlett', 'SeedGroup', 'seed_groups', 'regime_of', 'Pool', 'seed_pools', 'Verdict', 'Comparison',
-           'compare', 'break_even', 'reread', 'holm', 'correct', 'FloorReading', 'floor_reading', 'describe',
-           'Replicates', 'replicates', 'judge', 'verdict_text', 'family_rows']
+           'compare', 'break_even', 'holm', 'correct', 'FloorReading', 'floor_reading', 'describe', 'Replicates',
+           'replicates', 'judge', 'verdict_text', 'family_rows', 'reread', 'reread_points']
 
 # %% ../nbs/10b_stats.ipynb #06955cf7
 ALPHA = 0.05
@@ -395,27 +395,6 @@ def break_even(a_fid, b_fid, pool: Pool, alpha: float = ALPHA) -> Comparison:
     return _result(la, lb, upper * math.sqrt(2), pool.df, pool.sigma, src, "break-even", alpha,
                    sigma_star=star, sigma_upper=upper)
 
-# %% ../nbs/10b_stats.ipynb #9e8d4b3c
-def reread(a_fid, b_fid, nearest: Pool, own: Pool | None, a: str = "a", b: str = "b", alpha: float = ALPHA) -> dict:
-    """One run a side read twice by `break_even`: against `nearest` (σ measured elsewhere) and against `own` (the long
-    runs' own σ at the same step, their regime's pool; None where not measured). Returns the ratio b/a, each reading's
-    σ*, σ, df, upper limit and verdict (by the settings' names `a`, `b`: "{a} lower"; own_* None without `own`), and
-    `agree` (None without `own`)."""
-    if own is not None and not isinstance(own, Pool):
-        raise ValueError(f"own={own!r} must be a Pool (the long runs' own σ at this step) or None")
-    named = {Verdict.A_LOWER: f"{a} lower", Verdict.B_LOWER: f"{b} lower"}
-    readings = {"nearest": break_even(a_fid, b_fid, nearest, alpha)}
-    if own is not None:
-        readings["own"] = break_even(a_fid, b_fid, own, alpha)
-    row = {"ratio": readings["nearest"].ratio}
-    for k in ("nearest", "own"):
-        r = readings.get(k)
-        row.update({f"{k}_sigma_star": r and r.sigma_star, f"{k}_sigma": r and r.sigma, f"{k}_df": r and r.df,
-                    f"{k}_upper": r and r.sigma_upper,
-                    f"{k}_verdict": r and named.get(r.verdict, str(r.verdict))})
-    row["agree"] = None if own is None else readings["nearest"].verdict == readings["own"].verdict
-    return row
-
 # %% ../nbs/10b_stats.ipynb #5bff353a
 def holm(p_values: Sequence[float]) -> list[float]:
     """Holm's step-down adjusted p-values, in the order given: with p₍₁₎ <= … <= p₍ₘ₎,
@@ -582,4 +561,41 @@ def family_rows(items: Sequence[dict]) -> list[dict]:
         rows.append({**it, **num, "sigma_source": None if r is None else r.sigma_source,
                      "sentence": f"{it['a']} vs {it['b']}: not measured" if r is None
                      else describe(r, it["a"], it["b"])["sentence"]})
+    return rows
+
+# %% ../nbs/10b_stats.ipynb #9e8d4b3c
+def reread(a_fid, b_fid, nearest: Pool, own: Pool | None, a: str = "a", b: str = "b", alpha: float = ALPHA) -> dict:
+    """One run a side read twice by `break_even`: against `nearest` (σ measured elsewhere) and against `own` (the long
+    runs' own σ at the same step, their regime's pool; None where not measured). Returns the ratio b/a, each reading's
+    σ*, σ, df, upper limit and verdict (`verdict_text`, by the settings' names `a` and `b`; own_* None without `own`), and
+    `agree` (None without `own`)."""
+    if own is not None and not isinstance(own, Pool):
+        raise ValueError(f"own={own!r} must be a Pool (the long runs' own σ at this step) or None")
+    readings = {"nearest": break_even(a_fid, b_fid, nearest, alpha)}
+    if own is not None:
+        readings["own"] = break_even(a_fid, b_fid, own, alpha)
+    row = {"ratio": readings["nearest"].ratio}
+    for k in ("nearest", "own"):
+        r = readings.get(k)
+        row.update({f"{k}_sigma_star": r and r.sigma_star, f"{k}_sigma": r and r.sigma, f"{k}_df": r and r.df,
+                    f"{k}_upper": r and r.sigma_upper,
+                    f"{k}_verdict": r and verdict_text(r, a, b)})
+    row["agree"] = None if own is None else readings["nearest"].verdict == readings["own"].verdict
+    return row
+
+# %% ../nbs/10b_stats.ipynb #73b40097
+def reread_points(a_evals, b_evals, config: dict, nearest: Pool, runs_dir, a: str = "a", b: str = "b") -> list[dict]:
+    """`reread` at every step where both runs (their evaluation records `a_evals`, `b_evals`) have an FID: the own σ
+    is the pool of `replicates(runs_dir, step, n, n_ref)` in `config`'s regime (None where no setting has seeds
+    there). Rows: step, fid_a, fid_b and `reread`'s columns."""
+    fa = {e["step"]: e for e in a_evals if e.get("fid") is not None}
+    fb = {e["step"]: e["fid"] for e in b_evals if e.get("fid") is not None}
+    reps = {}  # one read of the run folders per (step, n, n_ref)
+    rows = []
+    for x in sorted(fa.keys() & fb.keys()):
+        key = (x, fa[x].get("n"), fa[x].get("n_ref"))
+        if key not in reps:
+            reps[key] = replicates(runs_dir, *key)
+        rows.append({"step": x, "fid_a": fa[x]["fid"], "fid_b": fb[x],
+                     **reread(fa[x]["fid"], fb[x], nearest, reps[key].pool(config), a, b)})
     return rows
