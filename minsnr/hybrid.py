@@ -16,16 +16,16 @@ import torch
 from .basics import write_atomic
 from .config import TrainConfig
 from .metrics import eval_hook_from_config
-from .plans import GUIDANCE_INTERVAL
+from .plans import GUIDANCE_INTERVAL, hybrid_plan
 from .provenance import provenance
 from .runfiles import read_jsonl
-from .runs import config_differences
+from .runs import config_differences, sweep
 from .sampler import SwitchedNet, clamp_boundary
 from .schedules import make_schedule
-from .trainer import model_from_state, read_network
+from .trainer import export_network, model_from_state, read_network
 
 # %% auto #0
-__all__ = ['LAST_STEP_ONLY', 'WEIGHTING_KEYS', 'Subject', 'every_step_eval', 'evaluate_network', 'hybrid_scores',
+__all__ = ['LAST_STEP_ONLY', 'WEIGHTING_KEYS', 'Subject', 'every_step_eval', 'evaluate_network', 'hybrid_scores', 'hybrid_job',
            'guidance_sweep']
 
 # %% ../nbs/10e_hybrid.ipynb #55b5bacf
@@ -72,13 +72,19 @@ def _run_fid(runs_dir, name: str, step: int):
     return rows[0]["fid"] if rows else None
 
 
-def hybrid_scores(net_files, gamma: float = 5.0, device="cpu", out=None, runs_dir=None, **evaluation) -> dict:
+def hybrid_scores(net_files, gamma: float = 5.0, device="cpu", out=None, runs_dir=None, run_names=None,
+                  **evaluation) -> dict:
     """FID/KID of two networks alone and of the two hybrids (one network for t ≥ `clamp_boundary(schedule, gamma)`,
     the other below), each with the runs' evaluation (`evaluate_network`; `evaluation` replaces settings).
     `net_files`: the two network files; `runs_dir`: where their run folders are, to record each run's own FID beside
-    the one measured again; `out`: a JSON file to write the record to."""
+    the one measured again; `run_names`: the names of those two runs there (default: each network's own run name);
+    `out`: a JSON file to write the record to."""
     if len(net_files) != 2:
         raise ValueError(f"hybrid_scores takes two network files, got {len(net_files)}")
+    if run_names is not None and (not isinstance(run_names, (list, tuple)) or len(run_names) != 2
+                                  or not all(isinstance(n, str) for n in run_names)):
+        raise ValueError(f"hybrid_scores: run_names={run_names!r}; valid: None (each network's own run) or the two "
+                         "run names in runs_dir, the first network's first")
     states = [read_network(f, device) for f in net_files]
     (a, ca, sa), (b, cb, sb) = (model_from_state(s, "ema", device) for s in states)
     diff = config_differences(ca.to_dict(), cb.to_dict(), ignore=WEIGHTING_KEYS)
@@ -88,18 +94,57 @@ def hybrid_scores(net_files, gamma: float = 5.0, device="cpu", out=None, runs_di
     t_s = clamp_boundary(make_schedule(ca.schedule, T=ca.T), gamma)
     shape, classes = states[0]["data_shape"], states[0]["num_classes"]
     named = {ca.name: a, cb.name: b}
+    run_of = dict(zip((ca.name, cb.name), run_names or (ca.name, cb.name)))
     rows = []
     for high, low in ((ca.name, ca.name), (cb.name, cb.name), (ca.name, cb.name), (cb.name, ca.name)):
         net = named[high] if high == low else SwitchedNet(named[high], named[low], t_s)
         row = {"high": high, "low": low, **evaluate_network(net, ca, shape, classes, device, **evaluation)}
         if high == low:
-            row["run_fid"] = _run_fid(runs_dir, high, sa)
+            row["run_name"], row["run_fid"] = run_of[high], _run_fid(runs_dir, run_of[high], sa)
         rows.append(row)
     record = {"gamma": gamma, "t_switch": t_s, "step": sa, "networks": [str(Path(f).name) for f in net_files],
               "evaluation": every_step_eval(ca) | evaluation, "rows": rows,
               "provenance": provenance()}
     if out:
         write_atomic(out, lambda f: f.write(json.dumps(record, indent=1).encode()))
+    return record
+
+# %% ../nbs/10e_hybrid.ipynb #c1b1ad2e
+def _committed_runs(plan: list[dict], committed_runs) -> list[str]:
+    """The names of the committed runs that `plan`'s runs train again (without '-net'), each checked: its folder in
+    `committed_runs` holds the same configuration but for the name and `eval_at`, evaluated at the last step."""
+    names = [c["name"].removesuffix("-net") for c in plan]
+    for c, name in zip(plan, names):
+        d = Path(committed_runs) / name
+        if not (d / "config.json").is_file():
+            raise ValueError(f"hybrid_job: committed run {name} is not in {committed_runs} (no {d / 'config.json'})")
+        if diff := config_differences(c, json.loads((d / "config.json").read_text()), ignore=("name", "eval_at")):
+            raise ValueError(f"hybrid_job: {d} is not the run {c['name']} trains again: it differs in {', '.join(diff)}")
+        if _run_fid(committed_runs, name, c["steps"]) is None:
+            raise ValueError(f"hybrid_job: {d / 'evals.jsonl'} has no FID at step {c['steps']}, the networks' step")
+    return names
+
+
+def hybrid_job(profile, target, seed, work_dir, committed_runs, out=None, device=None, gamma: float = 5.0) -> dict:
+    """The hybrids of training seed `seed`'s long pair for `target` from networks trained again: `hybrid_plan` (no
+    evaluations) swept into `work_dir/runs` (one run at a time), the EMA networks exported to `work_dir/nets`, then
+    `hybrid_scores` with each network alone beside the FID of its committed run in `committed_runs` (its name without
+    '-net'), with `"retrained": True` added. `device`: where the networks are scored (None: CUDA if there is a GPU,
+    else the CPU); `out`: a JSON file for the record."""
+    plan = hybrid_plan(profile, target, seed)
+    names = _committed_runs(plan, committed_runs)
+    work_dir = Path(work_dir)
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    print(f"hybrid_job: training {', '.join(c['name'] for c in plan)} into {work_dir / 'runs'}", flush=True)
+    t0 = time.perf_counter()
+    sweep(plan, work_dir / "runs", per_gpu=1, workers=1, progress=False)
+    nets = [export_network(work_dir / "runs" / c["name"], work_dir / "nets" / f"{c['name']}.pt") for c in plan]
+    print(f"hybrid_job: trained in {time.perf_counter() - t0:.0f} s; scoring the hybrids on {device}", flush=True)
+    record = hybrid_scores(nets, gamma, device, runs_dir=committed_runs, run_names=names)
+    record["retrained"] = True
+    if out:
+        write_atomic(out, lambda f: f.write(json.dumps(record, indent=1).encode()))
+    print(f"hybrid_job: done in {time.perf_counter() - t0:.0f} s" + (f"; the record is {out}" if out else ""), flush=True)
     return record
 
 # %% ../nbs/10e_hybrid.ipynb #0f6a30c0

@@ -21,15 +21,15 @@ from .weightings import Weighting
 __all__ = ['GPU', 'QUICK', 'PROFILES', 'FIG5_WEIGHTINGS', 'GPU_STEPS', 'GPU_EVAL_AT', 'GPU_EVAL', 'GPU_RUNS_PER_GPU',
            'LONG_STEPS', 'LONG_EVAL_AT', 'GUIDANCE_INTERVAL', 'LONG_VARIANTS', 'LONG_EVAL', 'SPREAD_SEEDS',
            'SEED_EVAL_AT', 'LONG_RUNS_PER_GPU', 'LONG_WEIGHTINGS', 'LONG_SEED_EVAL_AT', 'LONG_SEED_EVAL', 'VMSE_SEEDS',
-           'HEADLINE_STEPS', 'HEADLINE_EVAL_AT', 'GAMMAS', 'GAMMA_EVAL_AT', 'GAMMA_FINAL', 'EDM_AXIS', 'EDM_EVAL',
-           'EDM_SEEDS', 'UNET_MODEL', 'UNET_RUNS_PER_GPU', 'UNET_QUICK_KWARGS', 'UNET_SEEDS', 'LATER_WEIGHTINGS',
-           'LATER_GRAM_SAMPLES', 'AE_PLAN', 'LATENT_WEIGHTINGS', 'LATENT_SEEDS', 'PARETO_RANGES', 'BEST_STEPS',
-           'BEST_EVAL_AT', 'BEST_EVAL', 'BEST_WEIGHTING', 'BEST_GUIDANCE', 'GPU_JOB_S', 'JOB_START_S', 'BEST_MARGIN',
-           'BEST_SIZING_FILES', 'PLANS', 'Profile', 'as_profile', 'check_profile', 'ExperimentPaths',
+           'HYBRID_PAIR', 'HEADLINE_STEPS', 'HEADLINE_EVAL_AT', 'GAMMAS', 'GAMMA_EVAL_AT', 'GAMMA_FINAL', 'EDM_AXIS',
+           'EDM_EVAL', 'EDM_SEEDS', 'UNET_MODEL', 'UNET_RUNS_PER_GPU', 'UNET_QUICK_KWARGS', 'UNET_SEEDS',
+           'LATER_WEIGHTINGS', 'LATER_GRAM_SAMPLES', 'AE_PLAN', 'LATENT_WEIGHTINGS', 'LATENT_SEEDS', 'PARETO_RANGES',
+           'BEST_STEPS', 'BEST_EVAL_AT', 'BEST_EVAL', 'BEST_WEIGHTING', 'BEST_GUIDANCE', 'GPU_JOB_S', 'JOB_START_S',
+           'BEST_MARGIN', 'BEST_SIZING_FILES', 'PLANS', 'Profile', 'as_profile', 'check_profile', 'ExperimentPaths',
            'experiment_paths', 'make_plan', 'fig5_base', 'convergence_plan', 'long_protocol', 'long_plan', 'seed_plan',
-           'long_seeded', 'long_seed_plan', 'vmse_plan', 'headline_plan', 'gamma_plan', 'edm_plan', 'edm_seed_plan',
-           'edm_long_seed_plan', 'unet_plan', 'uncond_plan', 'later_plan', 'autoencoder_plan', 'latent_plan',
-           'pareto_plan', 'best_plan', 'best_sizing', 'get_plan']
+           'long_seeded', 'long_seed_plan', 'vmse_plan', 'hybrid_plan', 'headline_plan', 'gamma_plan', 'edm_plan',
+           'edm_seed_plan', 'edm_long_seed_plan', 'unet_plan', 'uncond_plan', 'later_plan', 'autoencoder_plan',
+           'latent_plan', 'pareto_plan', 'best_plan', 'best_sizing', 'get_plan']
 
 # %% ../nbs/09_plans.ipynb #7592e260
 @dataclass(frozen=True)
@@ -257,6 +257,22 @@ def vmse_plan(profile: str = "gpu", seeds=None) -> list[dict]:
     p = as_profile(profile)
     seeds = p.seeds(seeds, VMSE_SEEDS)
     return long_seed_plan(p, "v", seeds, weightings=[Weighting("snr_plus_one")])
+
+# %% ../nbs/09_plans.ipynb #161564d1
+HYBRID_PAIR = [Weighting("snr"), Weighting("min_snr", 5.0)]  # the long pair a hybrid switches between
+
+
+def hybrid_plan(profile: str = "gpu", target: str = "eps", seed: int = 1) -> list[dict]:
+    """The two runs of `long_seed_plan(profile, target, [seed])` without evaluations (`eval_at=[]`), every other
+    setting unchanged, named with the suffix '-net': the networks of a hybrid (`minsnr.hybrid.hybrid_job`). Only for
+    targets whose long pair is `HYBRID_PAIR`."""
+    valid = [t for t, pair in LONG_WEIGHTINGS.items() if pair == HYBRID_PAIR]
+    if target not in valid:
+        raise ValueError(f"hybrid_plan: target {target!r} has no long pair of SNR weighting and Min-SNR-5 "
+                         f"(LONG_WEIGHTINGS); valid targets: {', '.join(valid)}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"hybrid_plan: seed={seed!r}; valid: one training seed, an integer >= 0 (e.g. 1)")
+    return [dict(c, eval_at=[], name=f"{c['name']}-net") for c in long_seed_plan(profile, target, [seed])]
 
 # %% ../nbs/09_plans.ipynb #1bb45731
 HEADLINE_STEPS = 48_000
