@@ -19,13 +19,15 @@ import numpy as np
 from scipy import stats as _st
 
 from .trainer import TrainConfig, read_jsonl
+from .weightings import Weighting
 
 # %% auto #0
 __all__ = ['ALPHA', 'SETTING_IGNORES', 'EVAL_KEYS', 'EPS_PIXEL_VIT', 'COMMON', 'REGIMES', 'METHODS', 'VERDICT_COLUMNS',
-           'NOT_MEASURED', 'log_fids', 't_crit', 'sigma_interval', 'fmt', 'fmt_p', 'pooled_sigma', 'Bartlett',
-           'bartlett', 'SeedGroup', 'seed_groups', 'regime_of', 'Pool', 'seed_pools', 'Verdict', 'Comparison',
-           'compare', 'break_even', 'holm', 'correct', 'FloorReading', 'floor_reading', 'describe', 'Replicates',
-           'replicates', 'judge', 'verdict_text', 'family_rows', 'reread', 'reread_points']
+           'NOT_MEASURED', 'SIGMA_COLUMNS', 'log_fids', 't_crit', 'sigma_interval', 'fmt', 'fmt_p', 'pooled_sigma',
+           'Bartlett', 'bartlett', 'SeedGroup', 'seed_groups', 'regime_of', 'Pool', 'seed_pools', 'Verdict',
+           'Comparison', 'compare', 'break_even', 'holm', 'correct', 'FloorReading', 'floor_reading', 'describe',
+           'Replicates', 'replicates', 'judge', 'verdict_text', 'family_rows', 'reread', 'reread_points', 'sigma_rows',
+           'sigma_by_step']
 
 # %% ../nbs/10b_stats.ipynb #06955cf7
 ALPHA = 0.05
@@ -599,3 +601,54 @@ def reread_points(a_evals, b_evals, config: dict, nearest: Pool, runs_dir, a: st
         rows.append({"step": x, "fid_a": fa[x]["fid"], "fid_b": fb[x],
                      **reread(fa[x]["fid"], fb[x], nearest, reps[key].pool(config), a, b)})
     return rows
+
+# %% ../nbs/10b_stats.ipynb #0db88492
+SIGMA_COLUMNS = ["setting", "regime", "target", "formulation", "weighting", "seeds", "sigma", "df", "ci_low", "ci_high",
+                 "bartlett_statistic", "bartlett_df", "bartlett_p", "note"]
+
+
+def sigma_rows(groups: Sequence[SeedGroup]) -> list[dict]:
+    """The seed σ of log FID of each setting in `groups` (`SeedGroup`s of one step and evaluation, each with >= 2
+    seeds) with its 95% interval, then all of them pooled (setting 'all, pooled') with Bartlett's test across the
+    settings where there are several and each has spread; [] for no groups. Columns: `SIGMA_COLUMNS`."""
+    groups = list(groups)
+    if not groups:
+        return []
+    if few := [g.setting for g in groups if len(g.seeds) < 2]:
+        raise ValueError(f"sigma_rows: {few} have one training seed; a σ needs >= 2 (seed_groups(..., min_seeds=2))")
+    if len(protocols := {(g.step, g.n, g.n_ref) for g in groups}) > 1:
+        raise ValueError(f"sigma_rows pools one (step, n, n_ref) at a time; got {sorted(protocols, key=str)}")
+    rows = []
+    for g in groups:
+        s, df = pooled_sigma([g.logs])
+        rows.append(dict(setting=g.setting, regime=regime_of(g.config), target=g.config.get("target"),
+                         formulation=g.config.get("formulation"), weighting=Weighting.from_config(g.config).label,
+                         seeds=", ".join(map(str, g.seeds)), sigma=s, df=df, **dict(zip(("ci_low", "ci_high"),
+                                                                                      sigma_interval(s, df)))))
+    s, df = pooled_sigma([g.logs for g in groups])
+    if len(groups) > 1 and all(np.ptp(g.logs) > 0 for g in groups):
+        bt = bartlett([g.logs for g in groups])
+        homog = dict(bartlett_statistic=bt.statistic, bartlett_df=bt.df, bartlett_p=bt.p,
+                     note=f"Bartlett's test across the {len(groups)} settings")
+    else:
+        homog = dict(note="one setting: no homogeneity test" if len(groups) == 1
+                     else "a setting's seeds have one FID: no homogeneity test")
+    lo, hi = sigma_interval(s, df)
+    rows.append(dict(setting="all, pooled", seeds=str(sum(len(g.seeds) for g in groups)), sigma=s, df=df, ci_low=lo,
+                     ci_high=hi, **homog))
+    return rows
+
+
+def sigma_by_step(runs_dir, steps, n: int | None = None, n_ref: int | None = None) -> list[dict]:
+    """The pooled seed σ of log FID at each of `steps` over every setting of `runs_dir` with >= 2 training seeds
+    evaluated there (with `n` samples against `n_ref` reference images, where given): per step the 'all, pooled' row
+    of `sigma_rows` with 'step', 'settings' (how many) and 'regimes' (their names); steps where no setting is
+    replicated are left out."""
+    out = []
+    for step in sorted(set(steps)):
+        groups = seed_groups(runs_dir, step, n, n_ref, min_seeds=2)
+        if groups:
+            pooled = {k: v for k, v in sigma_rows(groups)[-1].items() if k != "setting"}
+            out.append(dict(step=step, settings=len(groups), regimes=", ".join(sorted({regime_of(g.config) for g in groups})),
+                            **pooled))
+    return out
