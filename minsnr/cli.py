@@ -263,6 +263,26 @@ def _cmd_recheck(args) -> int:
     print(json.dumps(res.to_dict()))
     return 0 if res.agree else 1
 
+
+def _cmd_hybrid(args) -> int:
+    _must_exist(args.runs_dir, "--runs-dir")
+    out = args.out or f"results/analysis/hybrid_{args.target}_seed{args.seed}_{args.profile}.json"
+    _can_write("--out", out)
+    if args.work and Path(args.work).exists() and any(Path(args.work).iterdir()):
+        raise ValueError(f"--work {args.work} is not empty: give a new or empty folder for the networks trained again")
+    import tempfile
+    from minsnr.hybrid import hybrid_job
+    work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="minsnr-hybrid-"))
+    rec = hybrid_job(args.profile, args.target, args.seed, work, args.runs_dir, out=out, device=_device(args.device),
+                     gamma=args.gamma)
+    rows = [{k: r.get(k) for k in ("high", "low", "fid", "kid_mean", "run_name", "run_fid")} for r in rec["rows"]]
+    if not args.quiet:
+        for r in rows:
+            beside = f"  (its committed run: {r['run_fid']:.4g})" if r["run_fid"] is not None else ""
+            print(f"t >= {rec['t_switch']}: {r['high']}, below: {r['low']}: FID {r['fid']:.4g}{beside}")
+    print(json.dumps({"out": out, "work": str(work), "t_switch": rec["t_switch"], "step": rec["step"], "rows": rows}))
+    return 0
+
 # %% ../nbs/14_cli.ipynb #7e1a0502
 def _positive_int(s: str) -> int:
     try:
@@ -397,6 +417,30 @@ def _add_recheck(sub, common):
     rc.add_argument("--quiet", action="store_true", help="no progress bar and no table, only the JSON line")
     rc.set_defaults(func=_cmd_recheck)
 
+
+def _add_hybrid(sub, common):
+    "The `minsnr hybrid` command and its arguments."
+    hp = sub.add_parser("hybrid", parents=[common],
+                        help="train a long pair's two networks again and score the hybrids (which noise range decides)",
+                        description="Train the two networks of one training seed of a long pair (SNR weighting and "
+                                    "Min-SNR-5: minsnr.plans.hybrid_plan, the committed runs' configurations without "
+                                    "evaluations) in --work, then score each network alone beside its committed run's "
+                                    "FID, and the two hybrids (one network for t >= the clamp's boundary, the other "
+                                    "below), with the runs' own evaluation (minsnr.hybrid.hybrid_job). The committed "
+                                    "runs are checked before any training. Writes the record to --out and prints one "
+                                    "JSON line.")
+    hp.add_argument("--target", required=True, choices=["eps", "v"], help="the prediction target of the long pair")
+    hp.add_argument("--seed", required=True, type=int, help="the training seed of both networks (e.g. 1 or 2)")
+    hp.add_argument("--profile", default="gpu", choices=["quick", "gpu"], help="the plans' profile (default gpu)")
+    hp.add_argument("--runs-dir", default="results/runs", help="the committed runs (default results/runs)")
+    hp.add_argument("--work", help="new or empty folder for the two runs and networks (default: a temporary folder)")
+    hp.add_argument("--out", help="the JSON record (default results/analysis/hybrid_<target>_seed<seed>_<profile>.json, "
+                                  "which fig5_long_convergence reads)")
+    hp.add_argument("--gamma", type=float, default=5.0, help="the clamp whose boundary splits t (default 5)")
+    hp.add_argument("--device", help="cuda or cpu, where the networks are scored (default: cuda if available)")
+    hp.add_argument("--quiet", action="store_true", help="only the JSON line")
+    hp.set_defaults(func=_cmd_hybrid)
+
 # %% ../nbs/14_cli.ipynb #7e1a0505
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="minsnr", description="Min-SNR-γ diffusion training and reproduction. A user error (a bad value, "
@@ -404,7 +448,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--debug", action="store_true", help="show the traceback of an error, not just its message")
-    for add in (_add_train, _add_sample, _add_fid, _add_sweep, _add_reproduce, _add_recheck):
+    for add in (_add_train, _add_sample, _add_fid, _add_sweep, _add_reproduce, _add_recheck, _add_hybrid):
         add(sub, common)
     return p
 
