@@ -268,13 +268,11 @@ def _cmd_hybrid(args) -> int:
     _must_exist(args.runs_dir, "--runs-dir")
     out = args.out or f"results/analysis/hybrid_{args.target}_seed{args.seed}_{args.profile}.json"
     _can_write("--out", out)
-    if args.work and Path(args.work).exists() and any(Path(args.work).iterdir()):
-        raise ValueError(f"--work {args.work} is not empty: give a new or empty folder for the networks trained again")
     import tempfile
     from minsnr.hybrid import hybrid_job
     work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="minsnr-hybrid-"))
     rec = hybrid_job(args.profile, args.target, args.seed, work, args.runs_dir, out=out, device=_device(args.device),
-                     gamma=args.gamma)
+                     gamma=args.gamma, progress=not args.quiet)
     rows = [{k: r.get(k) for k in ("high", "low", "fid", "kid_mean", "run_name", "run_fid")} for r in rec["rows"]]
     if not args.quiet:
         for r in rows:
@@ -433,7 +431,8 @@ def _add_hybrid(sub, common):
     hp.add_argument("--seed", required=True, type=int, help="the training seed of both networks (e.g. 1 or 2)")
     hp.add_argument("--profile", default="gpu", choices=["quick", "gpu"], help="the plans' profile (default gpu)")
     hp.add_argument("--runs-dir", default="results/runs", help="the committed runs (default results/runs)")
-    hp.add_argument("--work", help="new or empty folder for the two runs and networks (default: a temporary folder)")
+    hp.add_argument("--work", help="folder for the two runs and networks: new, empty, or this job's own, which continues where it "
+                                   "stopped (default: a temporary folder)")
     hp.add_argument("--out", help="the JSON record (default results/analysis/hybrid_<target>_seed<seed>_<profile>.json, "
                                   "which fig5_long_convergence reads)")
     hp.add_argument("--gamma", type=float, default=5.0, help="the clamp whose boundary splits t (default 5)")

@@ -125,19 +125,38 @@ def _committed_runs(plan: list[dict], committed_runs) -> list[str]:
     return names
 
 
-def hybrid_job(profile, target, seed, work_dir, committed_runs, out=None, device=None, gamma: float = 5.0) -> dict:
+def _check_work(work_dir: Path, plan: list[dict], out=None):
+    "A work folder is new, empty, or holds this job's own runs, networks and record (a stopped job continues there)."
+    if not work_dir.exists():
+        return
+    mine = {c["name"] for c in plan}
+    record = {Path(out).name} if out and Path(out).resolve().parent == work_dir.resolve() else set()
+    foreign = [q.name for q in work_dir.iterdir() if q.name not in {"runs", "nets"} | record]
+    foreign += [f"runs/{q.name}" for q in (work_dir / "runs").glob("*") if q.name not in mine]
+    foreign += [f"nets/{q.name}" for q in (work_dir / "nets").glob("*") if q.stem not in mine]
+    if foreign:
+        raise ValueError(f"hybrid_job: work folder {work_dir} holds {sorted(foreign)}, not this job's runs "
+                         f"({', '.join(sorted(mine))}): give a new or empty folder, or this job's own to continue it")
+
+
+def hybrid_job(profile, target, seed, work_dir, committed_runs, out=None, device=None, gamma: float = 5.0,
+               progress: bool = True) -> dict:
     """The hybrids of training seed `seed`'s long pair for `target` from networks trained again: `hybrid_plan` (no
     evaluations) swept into `work_dir/runs` (one run at a time), the EMA networks exported to `work_dir/nets`, then
     `hybrid_scores` with each network alone beside the FID of its committed run in `committed_runs` (its name without
     '-net'), with `"retrained": True` added. `device`: where the networks are scored (None: CUDA if there is a GPU,
-    else the CPU); `out`: a JSON file for the record."""
+    else the CPU); `out`: a JSON file for the record. A stopped job continues in its own `work_dir` (finished runs
+    are kept, an interrupted one resumes from its last checkpoint); a run that diverges or fails ends the job."""
     plan = hybrid_plan(profile, target, seed)
     names = _committed_runs(plan, committed_runs)
     work_dir = Path(work_dir)
+    _check_work(work_dir, plan, out)
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     print(f"hybrid_job: training {', '.join(c['name'] for c in plan)} into {work_dir / 'runs'}", flush=True)
     t0 = time.perf_counter()
-    sweep(plan, work_dir / "runs", per_gpu=1, workers=1, progress=False)
+    res = sweep(plan, work_dir / "runs", per_gpu=1, workers=1, progress=progress)
+    if bad := {n: r for n, r in res.items() if not r.startswith(("finished", "skipped"))}:
+        raise RuntimeError(f"hybrid_job: {bad}: a hybrid needs both networks trained to the end")
     nets = [export_network(work_dir / "runs" / c["name"], work_dir / "nets" / f"{c['name']}.pt") for c in plan]
     print(f"hybrid_job: trained in {time.perf_counter() - t0:.0f} s; scoring the hybrids on {device}", flush=True)
     record = hybrid_scores(nets, gamma, device, runs_dir=committed_runs, run_names=names)
