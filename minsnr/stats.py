@@ -634,21 +634,16 @@ def sigma_rows(groups: Sequence[SeedGroup]) -> list[dict]:
         homog = dict(note="one setting: no homogeneity test" if len(groups) == 1
                      else "a setting's seeds have one FID: no homogeneity test")
     lo, hi = sigma_interval(s, df)
-    rows.append(dict(setting="all, pooled", seeds=str(sum(len(g.seeds) for g in groups)), sigma=s, df=df, ci_low=lo,
+    rows.append(dict(setting="all, pooled", regime=", ".join(sorted({regime_of(g.config) for g in groups})),
+                     settings=len(groups), seeds=str(sum(len(g.seeds) for g in groups)), sigma=s, df=df, ci_low=lo,
                      ci_high=hi, **homog))
     return rows
 
 
 def sigma_by_step(runs_dir, steps, n: int | None = None, n_ref: int | None = None) -> list[dict]:
-    """The pooled seed σ of log FID at each of `steps` over every setting of `runs_dir` with >= 2 training seeds
-    evaluated there (with `n` samples against `n_ref` reference images, where given): per step the 'all, pooled' row
-    of `sigma_rows` with 'step', 'settings' (how many) and 'regimes' (their names); steps where no setting is
-    replicated are left out."""
-    out = []
-    for step in sorted(set(steps)):
-        groups = seed_groups(runs_dir, step, n, n_ref, min_seeds=2)
-        if groups:
-            pooled = {k: v for k, v in sigma_rows(groups)[-1].items() if k != "setting"}
-            out.append(dict(step=step, settings=len(groups), regimes=", ".join(sorted({regime_of(g.config) for g in groups})),
-                            **pooled))
-    return out
+    """`sigma_rows` at each of `steps` over every setting of `runs_dir` with >= 2 training seeds evaluated there (with
+    `n` samples against `n_ref` reference images, where given), each row with its 'step' first: per step the settings'
+    rows, then the 'all, pooled' row (whose 'regime' names every regime pooled and 'settings' counts them). Steps
+    where no setting is replicated are left out; the run folders are read once per step."""
+    return [{"step": step, **r} for step in sorted(set(steps))
+            for r in sigma_rows(seed_groups(runs_dir, step, n, n_ref, min_seeds=2))]
