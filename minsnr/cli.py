@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 import warnings
 from pathlib import Path
 
@@ -66,6 +67,7 @@ EMA_STALE = 0.5  # `minsnr sample` warns when the EMA still holds more than this
 
 # %% ../nbs/14_cli.ipynb #e2df005b
 def _cmd_train(args) -> int:
+    _t0 = time.time()  # --time-limit counts from here
     _must_exist(args.config, "config file")
     try:
         d = json.loads(Path(args.config).read_text())
@@ -81,10 +83,11 @@ def _cmd_train(args) -> int:
     except (ValueError, TypeError) as e:
         raise ValueError(f"invalid config {args.config}: {str(e).removeprefix('config ')}") from e
     out = Path(args.out) if args.out else Path("results/runs") / cfg.name
-    res = train(cfg, out, resume=args.resume, progress=not args.quiet)  # the config's evaluations included
+    deadline = None if args.time_limit is None else _t0 + args.time_limit
+    res = train(cfg, out, resume=args.resume, progress=not args.quiet, deadline=deadline)  # with the config's evaluations
     if int(__import__("os").environ.get("RANK", 0)) == 0:
         print(json.dumps(res))
-    return 0 if res["status"] == "finished" else 3
+    return {"finished": 0, "diverged": 3, "stopped": 4}[res["status"]]
 
 # %% ../nbs/14_cli.ipynb #6c1e6c20
 def _cmd_sample(args) -> int:
@@ -206,6 +209,7 @@ def _cmd_fid(args) -> int:
 
 # %% ../nbs/14_cli.ipynb #b774a564
 def _cmd_sweep(args) -> int:
+    deadline = None if args.time_limit is None else time.time() + args.time_limit
     from minsnr.plans import get_plan
     from minsnr.runs import SweepError, sweep
     if args.plan_file:
@@ -230,7 +234,7 @@ def _cmd_sweep(args) -> int:
         gpus = [int(g) for g in args.gpus.split(",") if g.strip()]
     try:
         res = sweep(plan, args.runs_dir, gpus=gpus, per_gpu=args.per_gpu, workers=args.workers, progress=not args.quiet,
-                    retries=args.retries)
+                    retries=args.retries, deadline=deadline)
     except SweepError as e:
         print(str(e))
         return 1
@@ -292,6 +296,19 @@ def _positive_int(s: str) -> int:
     return v
 
 
+def _time_span(s: str) -> float:
+    "A time span in seconds from '1500', '1500s', '25m' or '1.5h'."
+    units = {"s": 1, "m": 60, "h": 3600}
+    num, unit = (s[:-1], units[s[-1]]) if s and s[-1] in units else (s, 1)
+    try:
+        v = float(num) * unit
+    except ValueError:
+        v = float("nan")
+    if not v > 0 or v == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive time such as 1500, 1500s, 25m or 1.5h, got {s!r}")
+    return v
+
+
 class _Parser(argparse.ArgumentParser):
     "argparse whose errors are one line, `minsnr <command>: error: <message>`, like every other user error."
     def error(self, message):
@@ -306,13 +323,17 @@ def _add_train(sub, common):
                                    "batch_size, lr, ...); unknown keys are rejected. The run folder gets "
                                    "config.json, metrics.jsonl, evals.jsonl, provenance.json and checkpoints/. "
                                    "Exit status: 0 finished, 2 a user error (one line on stderr), 3 diverged "
-                                   "(recorded in provenance.json).",
+                                   "(recorded in provenance.json), 4 stopped by --time-limit (resume it with "
+                                   "--resume).",
                        epilog="Several processes: torchrun --nproc_per_node N --no-python minsnr train ...")
     t.add_argument("--config", required=True, help="JSON file with the run's configuration")
     t.add_argument("--out", help="run folder (default: results/runs/<config name>)")
     t.add_argument("--resume", action="store_true",
                    help="continue from the newest good checkpoint in the run folder (exactly, as if never stopped)")
     t.add_argument("--set", nargs="*", metavar="KEY=VALUE", help="override config values, e.g. --set steps=500 target=eps")
+    t.add_argument("--time-limit", type=_time_span, metavar="TIME",
+                   help="stop cleanly (a checkpoint, status 'stopped') at the last checkpoint or evaluation step whose "
+                        "next stretch would not end within TIME of the start, e.g. 25m (default: no limit)")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     t.set_defaults(func=_cmd_train)
 
@@ -374,6 +395,9 @@ def _add_sweep(sub, common):
     sw.add_argument("--per-gpu", type=_positive_int, default=1, help="runs sharing one GPU at a time (default 1)")
     sw.add_argument("--workers", type=_positive_int, default=1, help="runs at a time without a GPU (default 1)")
     sw.add_argument("--retries", type=int, default=1, help="how often a failed run is started again, resuming (default 1)")
+    sw.add_argument("--time-limit", type=_time_span, metavar="TIME",
+                    help="stop every run cleanly where its next stretch would not end within TIME of the start, and "
+                         "start none after, e.g. 25m; a later sweep resumes them (default: no limit)")
     sw.add_argument("--quiet", action="store_true", help="no progress bar")
     sw.set_defaults(func=_cmd_sweep)
 

@@ -25,8 +25,8 @@ from .trainer import TrainConfig, read_jsonl
 from .weightings import Weighting
 
 # %% auto #0
-__all__ = ['LOCATION_KEYS', 'FID_LADDER', 'read_json', 'config_differences', 'run_state', 'SweepError', 'child_device',
-           'train_run', 'SweepStopped', 'check_plan', 'sweep', 'load_run', 'log_mean', 'steps_to_reach',
+__all__ = ['LOCATION_KEYS', 'RUN_ENDED', 'FID_LADDER', 'read_json', 'config_differences', 'run_state', 'SweepError',
+           'child_device', 'train_run', 'SweepStopped', 'check_plan', 'sweep', 'load_run', 'log_mean', 'steps_to_reach',
            'pick_threshold', 'plan_runs', 'seed_spread', 'measure_floor', 'short_floor', 'reconstruction_scores',
            'latent_runs']
 
@@ -128,12 +128,16 @@ def _slots(gpus, per_gpu: int, workers: int, visible: str | None = None) -> list
 
 # %% ../nbs/10_runs.ipynb #7e1a0602
 def train_run(config_path, out_dir) -> int:
-    """Train, or resume from its newest good checkpoint, one run of a sweep in this process; the exit status of its
-    process: 0 finished, 3 diverged (a divergence is a result), anything else an error with its traceback in the log."""
+    """Train, or resume from its newest good checkpoint, one run of a sweep in this process, stopping early by the
+    deadline in `MINSNR_DEADLINE` (a `time.time()`) if it is set; the exit status of its process: 0 finished,
+    3 diverged (a divergence is a result), 4 stopped by the deadline (resumable), anything else an error with its
+    traceback in the log."""
     from minsnr.trainer import TrainConfig, train
-    res = train(TrainConfig.load(config_path), out_dir, resume=True, progress=False)
+    deadline = os.environ.get("MINSNR_DEADLINE")
+    res = train(TrainConfig.load(config_path), out_dir, resume=True, progress=False,
+                deadline=float(deadline) if deadline else None)
     print(json.dumps(res), flush=True)
-    return 0 if res["status"] == "finished" else 3
+    return {"finished": 0, "diverged": 3, "stopped": 4}[res["status"]]
 
 
 def _child_env(gpu, threads: int, env: dict | None) -> dict:
@@ -175,7 +179,7 @@ def _stop_all(procs):
 def _serve():
     """The loop of a sweep's CPU worker (`_Worker`): read '<plan_config.json>\t<run folder>' lines from stdin, train
     each run here with stdout and stderr (file descriptors 1 and 2) in its train.log, answer its exit status on the
-    original stdout; stop at end of input or after a run that failed."""
+    original stdout; stop at end of input or after a run that failed (any status but `RUN_ENDED`'s)."""
     import torch
     answer = os.fdopen(os.dup(1), "w", buffering=1)
     seed0, count = torch.initial_seed(), 0
@@ -195,7 +199,7 @@ def _serve():
             traceback.print_exc(); rc = 1
         sys.stdout.flush(); sys.stderr.flush()
         answer.write(f"rc={rc}\n")
-        if rc not in (0, 3):
+        if rc not in RUN_ENDED:
             return
 
 # %% ../nbs/10_runs.ipynb #772b8741
@@ -321,11 +325,14 @@ def _sweep_setup(plan, runs_dir, gpus, per_gpu, workers, retries, fresh_process)
     return runs_dir, slots, fresh_process, todo, result
 
 
+RUN_ENDED = {0: "finished", 3: "diverged", 4: "stopped (deadline)"}  # `train_run`'s exit statuses that are outcomes
+
+
 def _outcome(name: str, rc: int, tries: dict, retries: int, log: Path, progress: bool) -> str | None:
-    """The outcome of run `name` whose process ended with exit status `rc` ('finished', 'diverged', 'failed (exit
-    rc)', with ' (retry k)' after k earlier failures), or None where it is to be started again (`tries` counts them;
-    the note goes to its log)."""
-    outcome = {0: "finished", 3: "diverged"}.get(rc, f"failed (exit {rc})")
+    """The outcome of run `name` whose process ended with exit status `rc` (`RUN_ENDED`'s, or 'failed (exit rc)'), with
+    ' (retry k)' after k earlier failures, or None where it is to be started again (`tries` counts them; the note goes
+    to its log)."""
+    outcome = RUN_ENDED.get(rc, f"failed (exit {rc})")
     tries[name] = tries.get(name, 0) + 1
     if outcome.startswith("failed") and tries[name] <= retries:
         note = (f"[sweep] {name} {outcome}; starting it again from its newest checkpoint "
@@ -349,15 +356,19 @@ def _raise_failed(result: dict, planned: int, runs_dir: Path) -> None:
 # %% ../nbs/10_runs.ipynb #11a67cea
 def sweep(plan: list[dict], runs_dir, gpus=None, per_gpu: int = 1, workers: int = 1, progress: bool = True,
           poll: float = 1.0, env: dict | None = None, retries: int = 1,
-          fresh_process: bool | None = None) -> dict[str, str]:
+          fresh_process: bool | None = None, deadline: float | None = None) -> dict[str, str]:
     """Train every run of `plan` that is not done into runs_dir/<name>; returns {name: finished|diverged|skipped}, with
     ' (retry k)' after the outcome of a run that failed k times before. A failed run goes back to the end of the queue
     up to `retries` times and resumes from its newest checkpoint. `fresh_process`: every run in a process of its own
     (True), or each CPU slot a worker that trains its runs one after another (False); None: True on GPUs, False on
     the CPU. The plan is checked whole first (`check_plan`). SIGTERM or SIGINT (Ctrl-C) stops every run it started
-    (each keeps its last checkpoint) and raises `SweepStopped`."""
+    (each keeps its last checkpoint) and raises `SweepStopped`. With `deadline` (a `time.time()`), each run stops where
+    its next stretch would not end before it ('stopped (deadline)', resumable: `Trainer.fit`), and a run not started
+    by then is left ('not started (deadline)')."""
     runs_dir, slots, fresh_process, todo, result = _sweep_setup(plan, runs_dir, gpus, per_gpu, workers, retries,
                                                                 fresh_process)
+    if deadline is not None:
+        env = {**(env or {}), "MINSNR_DEADLINE": repr(float(deadline))}
     total = sum(c["steps"] for c in todo)
     bar = tqdm(total=total, disable=not progress or not todo, unit="step", desc=f"sweep ({len(todo)} runs)",
                dynamic_ncols=True)
@@ -376,6 +387,8 @@ def sweep(plan: list[dict], runs_dir, gpus=None, per_gpu: int = 1, workers: int 
     handlers = _stop_on_signals()
     try:
         while queue or running:
+            if deadline is not None and queue and time.time() >= deadline:
+                result.update({c["name"]: "not started (deadline)" for c in queue}); queue.clear()
             while queue and free:
                 cfg, slot = queue.pop(0), free.pop(0)
                 running[cfg["name"]] = (*start(cfg, slot), slot, cfg)
@@ -386,7 +399,7 @@ def sweep(plan: list[dict], runs_dir, gpus=None, per_gpu: int = 1, workers: int 
                     free.append(slot); del running[name]
                     if log is not None:
                         log.close()
-                    if not fresh_process and rc not in (0, 3):  # the failed run ended its worker: let it go
+                    if not fresh_process and rc not in RUN_ENDED:  # the failed run ended its worker: let it go
                         pool.pop(slot).close()
                     outcome = _outcome(name, rc, tries, retries, runs_dir / name / "train.log", progress)
                     if outcome is None:

@@ -5,6 +5,7 @@
 # %% ../nbs/05_trainer.ipynb #ad9abe87
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import math
@@ -31,7 +32,7 @@ from .schedules import make_schedule
 from .weightings import WeightedLoss, bin_sums
 
 # %% auto #0
-__all__ = ['NETWORK_FORMAT', 'NETWORK_KEYS', 'Trainer', 'build_model', 'ema_decay', 'ema_start_weight', 'train',
+__all__ = ['NETWORK_FORMAT', 'NETWORK_KEYS', 'Trainer', 'build_model', 'ema_decay', 'ema_start_weight', 'stretch_fits', 'train',
            'find_checkpoint', 'model_from_state', 'load_model', 'export_network', 'read_network', 'load_network']
 
 # %% ../nbs/05_trainer.ipynb #80b16255
@@ -465,9 +466,72 @@ def _open_run(self, resume: bool) -> dict | None:
         dist.barrier()
     return state
 
+# %% ../nbs/05_trainer.ipynb #4eeceb3e
+class _Pace:
+    "The training pace of one `fit` process: seconds per step trained (evaluations excluded) and the last evaluation's seconds."
+
+    def __init__(self, step: int):
+        self.t0, self.step0, self.eval_total, self.eval_last = time.perf_counter(), step, 0.0, None
+
+    @contextlib.contextmanager
+    def evaluating(self):
+        t = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.eval_last = time.perf_counter() - t
+            self.eval_total += self.eval_last
+
+    def seconds_per_step(self, step: int) -> float | None:
+        "Seconds per step trained by this process up to `step`; None before its first step."
+        n = step - self.step0
+        return (time.perf_counter() - self.t0 - self.eval_total) / n if n > 0 else None
+
+
+def stretch_fits(now: float, deadline: float, steps: int, seconds_per_step: float | None, eval_s: float | None,
+                 margin: float = 1.1) -> bool:
+    """Whether `steps` more steps at `seconds_per_step` (and an evaluation of `eval_s` seconds, None: none or not yet
+    measured) end before `deadline`, with `margin` on the estimate. An unknown pace fits: the first stretch is trained."""
+    if seconds_per_step is None:
+        return now < deadline
+    return now + margin * (steps * seconds_per_step + (eval_s or 0.0)) <= deadline
+
+
+@patch_method(Trainer)
+def next_stop_point(self, step: int) -> int:
+    "The first checkpoint or evaluation step after `step`, or the last step."
+    cfg, pts = self.cfg, [self.cfg.steps, (step // self.cfg.ckpt_every + 1) * self.cfg.ckpt_every]
+    if self.eval_hook is not None:
+        if cfg.eval_every:
+            pts.append((step // cfg.eval_every + 1) * cfg.eval_every)
+        pts += [s for s in (cfg.eval_at or ()) if s > step]
+    return min(p for p in pts if p > step)
+
+
+@patch_method(Trainer)
+def _out_of_time(self, deadline: float, pace: _Pace) -> bool:
+    """Whether to stop now: at a stop point when the stretch to the next one does not fit (`stretch_fits`), at a log
+    step when the deadline has passed. Rank 0 decides for all processes."""
+    cfg, s = self.cfg, self.step
+    at_point = s % cfg.ckpt_every == 0 or (self.eval_hook is not None and self.eval_due(s))
+    if not (at_point or s % cfg.log_every == 0):
+        return False  # decided only where the processes meet anyway, so torchrun's ranks need no extra exchange
+    now = time.time()
+    if at_point:
+        nxt = self.next_stop_point(s)
+        ev = pace.eval_last if self.eval_hook is not None and self.eval_due(nxt) else None
+        stop = not stretch_fits(now, deadline, nxt - s, pace.seconds_per_step(s), ev)
+    else:
+        stop = now >= deadline
+    if self.world > 1:
+        flag = torch.tensor(int(stop), device=self.device)
+        dist.broadcast(flag, 0)
+        stop = bool(flag.item())
+    return stop
+
 # %% ../nbs/05_trainer.ipynb #ce237743
 @patch_method(Trainer)
-def _fit(self, resume: bool) -> dict:
+def _fit(self, resume: bool, deadline: float | None = None) -> dict:
     import datetime
     cfg = self.cfg
     started = datetime.datetime.now(datetime.timezone.utc).isoformat()
@@ -477,6 +541,7 @@ def _fit(self, resume: bool) -> dict:
     if state is not None and self.eval_hook is not None and self.eval_due(self.step) and not self._evaluated(self.step):
         self.evaluate()  # the process stopped inside the evaluation that follows this checkpoint: it is made now
     self._reset_accumulators()
+    pace = _Pace(self.step)
     bar = tqdm(total=cfg.steps, initial=self.step, disable=not (self.progress and self.is_main), unit="step",
                desc=cfg.name, dynamic_ncols=True)
     status = "finished"
@@ -495,7 +560,13 @@ def _fit(self, resume: bool) -> dict:
             if self.step % cfg.ckpt_every == 0 or self.step == cfg.steps:
                 self.checkpoint()
         if self.eval_hook is not None and self.eval_due(self.step):
-            self.evaluate()
+            with pace.evaluating():
+                self.evaluate()
+        if deadline is not None and self.step < cfg.steps and self._out_of_time(deadline, pace):
+            if not (self.step % cfg.log_every == 0 and self.step % cfg.ckpt_every == 0):
+                self.checkpoint()  # the stop's own checkpoint: a resume continues from here
+            status = "stopped"
+            break
     bar.close()
     wall = time.perf_counter() - t_start
     self._write_provenance(status, wall, started)
@@ -504,13 +575,14 @@ def _fit(self, resume: bool) -> dict:
 
 # %% ../nbs/05_trainer.ipynb #7ef9e82f
 @patch_method(Trainer)
-def fit(self, resume: bool = False) -> dict:
+def fit(self, resume: bool = False, deadline: float | None = None) -> dict:
     """Train to `config.steps`. With `resume`, continue from the newest good checkpoint in the run folder
-    (starting fresh if there is none), first making the evaluation due at the checkpoint's step if the log lacks it.
+    (starting fresh if there is none), first making the evaluation due at the checkpoint's step if the log lacks it. With `deadline` (a `time.time()`),
+    stop early where the next stretch would not end before it (status 'stopped', a checkpoint at that step).
     Returns a summary dict. The run folder is this process's (rank 0 holds its lock, `lock_run`) until it returns."""
     lock = lock_run(self.out) if self.is_main else None
     try:
-        return self._fit(resume)
+        return self._fit(resume, deadline)
     finally:
         if lock is not None:
             lock.close()
@@ -547,11 +619,12 @@ def close(self):
         self.owns_process_group = False
 
 
-def train(config: TrainConfig | dict, out_dir, resume: bool = False, **kwargs) -> dict:
-    "Train a config (object or dict) into out_dir; keywords go to `Trainer`. The process group it started is closed after."
+def train(config: TrainConfig | dict, out_dir, resume: bool = False, deadline: float | None = None, **kwargs) -> dict:
+    """Train a config (object or dict) into out_dir, stopping early by `deadline` if given (`fit`); keywords go to
+    `Trainer`. The process group it started is closed after."""
     cfg = config if isinstance(config, TrainConfig) else TrainConfig.from_dict(config)
     trainer = Trainer(cfg, out_dir, **kwargs)
-    res = trainer.fit(resume=resume)
+    res = trainer.fit(resume=resume, deadline=deadline)
     trainer.close()  # not after an error: a barrier could wait forever on a process that died; torchrun ends them all
     return res
 

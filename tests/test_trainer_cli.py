@@ -152,3 +152,24 @@ def test_latent_run_from_the_command_line(tmp_path):
     import numpy as np
     with np.load(tmp_path / "s.npz") as z:
         assert z["images"].shape == (4, 1, 32, 32) and z["images"].dtype == np.uint8  # decoded, not 4x16x16 latents
+
+
+def test_time_limit_stops_cleanly_and_resume_is_exact(tmp_path):
+    """`--time-limit` ends the run at a clean point (exit status 4, a checkpoint, status 'stopped'); `--resume` then
+    finishes it on the straight run's weights, bit for bit."""
+    cfg = _write(tmp_path, "limit", {**TINY, "steps": 24, "log_every": 4, "ckpt_every": 8, "keep_checkpoints": 3})
+    straight, limited = tmp_path / "straight", tmp_path / "limited"
+    r = _train(cfg, straight)
+    assert r.returncode == 0, r.stderr[-3000:]
+    r = _train(cfg, limited, "--time-limit", "0.001s")  # past before the first step: it stops at the first log step
+    assert r.returncode == 4, (r.returncode, r.stderr[-3000:])
+    assert json.loads(r.stdout.strip().splitlines()[-1])["status"] == "stopped"
+    prov = json.loads((limited / "provenance.json").read_text())
+    assert (prov["status"], prov["steps_done"]) == ("stopped", 4), prov
+    assert sorted(p.name for p in (limited / "checkpoints").glob("step_*.pt")) == ["step_00000004.pt"]
+    r = _train(cfg, limited, "--resume", "--time-limit", "1h")
+    assert r.returncode == 0, r.stderr[-3000:]
+    _assert_same_state(_ckpt(straight, 24), _ckpt(limited, 24))
+    assert _metrics(straight) == _metrics(limited)
+    r = _train(cfg, tmp_path / "never", "--time-limit", "soon")
+    assert r.returncode == 2 and "--time-limit: must be a positive time such as 1500, 1500s, 25m or 1.5h, got 'soon'" in r.stderr, r.stderr
