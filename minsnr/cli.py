@@ -209,7 +209,6 @@ def _cmd_fid(args) -> int:
 
 # %% ../nbs/14_cli.ipynb #b774a564
 def _cmd_sweep(args) -> int:
-    deadline = None if args.time_limit is None else time.time() + args.time_limit
     from minsnr.plans import get_plan
     from minsnr.runs import SweepError, sweep
     if args.plan_file:
@@ -232,6 +231,7 @@ def _cmd_sweep(args) -> int:
         if not all(g.strip().isdigit() for g in args.gpus.split(",") if g.strip()):
             raise ValueError(f"--gpus {args.gpus!r}: expected comma-separated GPU indices such as 0,1")
         gpus = [int(g) for g in args.gpus.split(",") if g.strip()]
+    deadline = None if args.time_limit is None else time.time() + args.time_limit
     try:
         res = sweep(plan, args.runs_dir, gpus=gpus, per_gpu=args.per_gpu, workers=args.workers, progress=not args.quiet,
                     retries=args.retries, deadline=deadline)
