@@ -32,8 +32,9 @@ from .schedules import make_schedule
 from .weightings import WeightedLoss, bin_sums
 
 # %% auto #0
-__all__ = ['NETWORK_FORMAT', 'NETWORK_KEYS', 'Trainer', 'build_model', 'ema_decay', 'ema_start_weight', 'stretch_fits', 'train',
-           'find_checkpoint', 'model_from_state', 'load_model', 'export_network', 'read_network', 'load_network']
+__all__ = ['NETWORK_FORMAT', 'NETWORK_KEYS', 'Trainer', 'build_model', 'ema_decay', 'ema_start_weight', 'stretch_fits',
+           'last_eval_factor', 'train', 'find_checkpoint', 'model_from_state', 'load_model', 'export_network',
+           'read_network', 'load_network']
 
 # %% ../nbs/05_trainer.ipynb #80b16255
 def _dist_env():
@@ -497,6 +498,16 @@ def stretch_fits(now: float, deadline: float, steps: int, seconds_per_step: floa
     return now + margin * (steps * seconds_per_step + (eval_s or 0.0)) <= deadline
 
 
+def last_eval_factor(eval_cfg: dict | None) -> float:
+    """How many ordinary evaluations the evaluation at a run's last step costs under the config's `eval`
+    (`minsnr.metrics.make_eval_hook`): itself, one more per extra noise seed, and per final variant one, or two where
+    it guides (a guided step runs the network twice, more than inside an interval needs). The test-set score reuses
+    the samples and is not counted."""
+    e = eval_cfg or {}
+    guided = lambda v: v.get("cfg_scale", 1.0) != 1.0
+    return 1.0 + len(e.get("noise_seeds", ())) + sum(2.0 if guided(v) else 1.0 for v in e.get("final_variants", ()))
+
+
 @patch_method(Trainer)
 def next_stop_point(self, step: int) -> int:
     "The first checkpoint or evaluation step after `step`, or the last step."
@@ -520,6 +531,8 @@ def _out_of_time(self, deadline: float, pace: _Pace) -> bool:
     if at_point:
         nxt = self.next_stop_point(s)
         ev = pace.eval_last if self.eval_hook is not None and self.eval_due(nxt) else None
+        if ev is not None and nxt == cfg.steps:
+            ev *= last_eval_factor(cfg.eval)  # the last step's evaluation has its variants too
         stop = not stretch_fits(now, deadline, nxt - s, pace.seconds_per_step(s), ev)
     else:
         stop = now >= deadline

@@ -98,6 +98,21 @@ def test_two_process_gloo_matches_one_process(tmp_path):
     prov = json.loads((two / "provenance.json").read_text())
     assert prov["processes"] == 2
 
+    # a deadline under torchrun: rank 0 decides for both, so they stop at one step (no process waits on the other at
+    # a collective), rank 0 writes the stop's checkpoint, and a resume ends on the straight two-process run
+    cut = tmp_path / "cut"
+    torchrun = [str(BIN / "torchrun"), "--standalone", "--nproc_per_node", "2", "--no-python", str(BIN / "minsnr"),
+                "train", "--config", str(cfg), "--out", str(cut), "--quiet"]
+    r = subprocess.run(torchrun + ["--time-limit", "0.001s"], env=ENV, capture_output=True, text=True, timeout=600)
+    assert r.returncode != 0, r.stdout  # each process exits with status 4; torchrun reports that as a failure
+    prov = json.loads((cut / "provenance.json").read_text())
+    assert (prov["status"], prov["steps_done"], prov["processes"]) == ("stopped", 4, 2), prov
+    assert sorted(p.name for p in (cut / "checkpoints").glob("step_*.pt")) == ["step_00000004.pt"]
+    r = subprocess.run(torchrun + ["--resume"], env=ENV, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-4000:]
+    _assert_same_state(_ckpt(two, 12), _ckpt(cut, 12), exact=False, atol=1e-5)
+    assert [m["step"] for m in _metrics(cut)] == [4, 8, 12]
+
 
 def _init_state(cfg_path):
     from minsnr.trainer import Trainer, TrainConfig
