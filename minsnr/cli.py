@@ -77,7 +77,7 @@ def _cmd_train(args) -> int:
         raise ValueError(f"config {args.config} must hold a JSON object of TrainConfig fields, "
                          f"not a {type(d).__name__}")
     d.update(_parse_set(args.set))
-    from minsnr.trainer import TrainConfig, train
+    from minsnr.trainer import EXIT_STATUS, TrainConfig, train
     try:
         cfg = TrainConfig.from_dict(d)
     except (ValueError, TypeError) as e:
@@ -87,7 +87,7 @@ def _cmd_train(args) -> int:
     res = train(cfg, out, resume=args.resume, progress=not args.quiet, deadline=deadline)  # with the config's evaluations
     if int(__import__("os").environ.get("RANK", 0)) == 0:
         print(json.dumps(res))
-    return {"finished": 0, "diverged": 3, "stopped": 4}[res["status"]]
+    return EXIT_STATUS[res["status"]]
 
 # %% ../nbs/14_cli.ipynb #6c1e6c20
 def _cmd_sample(args) -> int:

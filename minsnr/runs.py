@@ -21,7 +21,7 @@ from .basics import did_you_mean
 from .plans import (GPU_RUNS_PER_GPU, ExperimentPaths, as_profile, autoencoder_plan, experiment_paths, fig5_base,
                           latent_plan, long_plan)
 from .provenance import provenance
-from .trainer import TrainConfig, read_jsonl
+from .trainer import EXIT_STATUS, TrainConfig, read_jsonl
 from .weightings import Weighting
 
 # %% auto #0
@@ -137,7 +137,7 @@ def train_run(config_path, out_dir) -> int:
     res = train(TrainConfig.load(config_path), out_dir, resume=True, progress=False,
                 deadline=float(deadline) if deadline else None)
     print(json.dumps(res), flush=True)
-    return {"finished": 0, "diverged": 3, "stopped": 4}[res["status"]]
+    return EXIT_STATUS[res["status"]]
 
 
 def _child_env(gpu, threads: int, env: dict | None) -> dict:
@@ -325,7 +325,7 @@ def _sweep_setup(plan, runs_dir, gpus, per_gpu, workers, retries, fresh_process)
     return runs_dir, slots, fresh_process, todo, result
 
 
-RUN_ENDED = {0: "finished", 3: "diverged", 4: "stopped (deadline)"}  # `train_run`'s exit statuses that are outcomes
+RUN_ENDED = {code: "stopped (deadline)" if s == "stopped" else s for s, code in EXIT_STATUS.items()}  # `train_run`'s outcomes
 
 
 def _outcome(name: str, rc: int, tries: dict, retries: int, log: Path, progress: bool) -> str | None:

@@ -32,9 +32,9 @@ from .schedules import make_schedule
 from .weightings import WeightedLoss, bin_sums
 
 # %% auto #0
-__all__ = ['NETWORK_FORMAT', 'NETWORK_KEYS', 'Trainer', 'build_model', 'ema_decay', 'ema_start_weight', 'stretch_fits',
-           'last_eval_factor', 'train', 'find_checkpoint', 'model_from_state', 'load_model', 'export_network',
-           'read_network', 'load_network']
+__all__ = ['EXIT_STATUS', 'NETWORK_FORMAT', 'NETWORK_KEYS', 'Trainer', 'build_model', 'ema_decay', 'ema_start_weight',
+           'stretch_fits', 'last_eval_factor', 'train', 'find_checkpoint', 'model_from_state', 'load_model',
+           'export_network', 'read_network', 'load_network']
 
 # %% ../nbs/05_trainer.ipynb #80b16255
 def _dist_env():
@@ -630,6 +630,9 @@ def close(self):
         dist.barrier()
         dist.destroy_process_group()
         self.owns_process_group = False
+
+
+EXIT_STATUS = {"finished": 0, "diverged": 3, "stopped": 4}  # a run's status as its process's exit status (`minsnr train`, a sweep's runs)
 
 
 def train(config: TrainConfig | dict, out_dir, resume: bool = False, deadline: float | None = None, **kwargs) -> dict:
