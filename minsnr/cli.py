@@ -234,7 +234,7 @@ def _cmd_sweep(args) -> int:
     deadline = None if args.time_limit is None else time.time() + args.time_limit
     try:
         res = sweep(plan, args.runs_dir, gpus=gpus, per_gpu=args.per_gpu, workers=args.workers, progress=not args.quiet,
-                    retries=args.retries, deadline=deadline)
+                    retries=args.retries, deadline=deadline, restart=args.restart)
     except SweepError as e:
         print(str(e))
         return 1
@@ -398,6 +398,10 @@ def _add_sweep(sub, common):
     sw.add_argument("--time-limit", type=_time_span, metavar="TIME",
                     help="stop every run cleanly where its next stretch would not end within TIME of the start, and "
                          "start none after, e.g. 25m; a later sweep resumes them (default: no limit)")
+    sw.add_argument("--restart", action="store_true",
+                    help="train again from step 0 the runs that ended short and have no checkpoint to resume (e.g. "
+                         "committed runs whose checkpoints were not kept), replacing their logs; without it they are "
+                         "kept as they are")
     sw.add_argument("--quiet", action="store_true", help="no progress bar")
     sw.set_defaults(func=_cmd_sweep)
 

@@ -60,7 +60,10 @@ def config_differences(a: dict, b: dict, ignore=()) -> list[str]:
 
 # %% ../nbs/10_runs.ipynb #0d727b8d
 def run_state(run_dir, config: dict | None = None) -> str:
-    "'done', 'partial' or 'todo' for a run folder; with `config`, check the folder holds that run."
+    """'done', 'partial', 'stranded' or 'todo' for a run folder; with `config`, check the folder holds that run.
+    'stranded': the run ended short of its steps (stopped by a deadline, or finished for a shorter plan) and has no
+    checkpoint to go on from, e.g. a committed run whose checkpoints were not kept. Training it again would start
+    from step 0 and replace the logs it holds, so `sweep` keeps it unless told to restart it."""
     d = Path(run_dir)
     saved = read_json(d / "config.json")
     if config is not None and saved is not None:
@@ -74,7 +77,7 @@ def run_state(run_dir, config: dict | None = None) -> str:
         return "done"
     if any((d / "checkpoints").glob("step_*.pt")):
         return "partial"
-    return "todo"
+    return "stranded" if prov.get("status") in ("stopped", "finished") else "todo"
 
 # %% ../nbs/10_runs.ipynb #6e1c4f7c
 class SweepError(RuntimeError):
@@ -304,9 +307,12 @@ def check_plan(plan) -> list[dict]:
 
 
 # %% ../nbs/10_runs.ipynb #c5febc2a
-def _sweep_setup(plan, runs_dir, gpus, per_gpu, workers, retries, fresh_process):
+def _sweep_setup(plan, runs_dir, gpus, per_gpu, workers, retries, fresh_process, restart=False):
     """`sweep`'s arguments checked (the plan whole, before anything is made) and what it starts from: (runs folder,
-    slots, fresh_process, the runs still to train, {name: 'skipped'} of those done)."""
+    slots, fresh_process, the runs still to train, {name: 'skipped'} of those done and {name: 'kept (...)'} of the
+    stranded ones (`run_state`), which are trained again from step 0 only with `restart`)."""
+    if not isinstance(restart, bool):
+        raise ValueError(f"restart={restart!r}: True (train stranded runs again from step 0) or False (keep them)")
     if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
         raise ValueError(f"retries={retries!r}: how often a failed run is started again, an integer >= 0")
     check_plan(plan)
@@ -318,8 +324,13 @@ def _sweep_setup(plan, runs_dir, gpus, per_gpu, workers, retries, fresh_process)
         raise ValueError(f"fresh_process={fresh_process!r}: True, False or None (True on GPUs, False on the CPU)")
     todo, result = [], {}
     for cfg in plan:
-        if run_state(runs_dir / cfg["name"], cfg) == "done":
+        state = run_state(runs_dir / cfg["name"], cfg)
+        if state == "done":
             result[cfg["name"]] = "skipped"
+        elif state == "stranded" and not restart:
+            prov = read_json(runs_dir / cfg["name"] / "provenance.json")
+            result[cfg["name"]] = (f"kept ({prov['status']} at step {prov.get('steps_done')} of {cfg['steps']}, "
+                                   "no checkpoint to resume; restart=True trains it again from step 0)")
         else:
             todo.append(cfg)
     return runs_dir, slots, fresh_process, todo, result
@@ -356,7 +367,8 @@ def _raise_failed(result: dict, planned: int, runs_dir: Path) -> None:
 # %% ../nbs/10_runs.ipynb #11a67cea
 def sweep(plan: list[dict], runs_dir, gpus=None, per_gpu: int = 1, workers: int = 1, progress: bool = True,
           poll: float = 1.0, env: dict | None = None, retries: int = 1,
-          fresh_process: bool | None = None, deadline: float | None = None) -> dict[str, str]:
+          fresh_process: bool | None = None, deadline: float | None = None,
+          restart: bool = False) -> dict[str, str]:
     """Train every run of `plan` that is not done into runs_dir/<name>; returns {name: finished|diverged|skipped}, with
     ' (retry k)' after the outcome of a run that failed k times before. A failed run goes back to the end of the queue
     up to `retries` times and resumes from its newest checkpoint. `fresh_process`: every run in a process of its own
@@ -364,9 +376,10 @@ def sweep(plan: list[dict], runs_dir, gpus=None, per_gpu: int = 1, workers: int 
     the CPU. The plan is checked whole first (`check_plan`). SIGTERM or SIGINT (Ctrl-C) stops every run it started
     (each keeps its last checkpoint) and raises `SweepStopped`. With `deadline` (a `time.time()`), each run stops where
     its next stretch would not end before it ('stopped (deadline)', resumable: `Trainer.fit`), and a run not started
-    by then is left ('not started (deadline)')."""
+    by then is left ('not started (deadline)'). A stranded run (`run_state`: ended short, no checkpoint) is kept as it
+    is ('kept (...)') unless `restart`, which trains it again from step 0, replacing its logs."""
     runs_dir, slots, fresh_process, todo, result = _sweep_setup(plan, runs_dir, gpus, per_gpu, workers, retries,
-                                                                fresh_process)
+                                                                fresh_process, restart)
     if deadline is not None:
         env = {**(env or {}), "MINSNR_DEADLINE": repr(float(deadline))}
     total = sum(c["steps"] for c in todo)
