@@ -213,11 +213,11 @@ def long_plan(profile: str = "gpu", target: str = "x0", weightings=None) -> list
     return make_plan(f"fig5long-{profile}", base, target=[target], strategy=weightings or pair)
 
 
-def seed_plan(profile: str = "gpu", target: str = "x0", seeds=None) -> list[dict]:
-    """The short protocol's runs of the long runs' pair (`LONG_WEIGHTINGS[target]`) with other training seeds (seed 0
-    is in `convergence_plan`): `SPREAD_SEEDS` for the gpu profile, one extra seed for quick."""
+def seed_plan(profile: str = "gpu", target: str = "x0", seeds=None, weightings=None) -> list[dict]:
+    """The short protocol's runs of the long runs' pair (`LONG_WEIGHTINGS[target]`, or `weightings`) with other
+    training seeds (seed 0 is in `convergence_plan`): `SPREAD_SEEDS` for the gpu profile, one extra seed for quick."""
     p = as_profile(profile)
-    pair = _pair(target)
+    pair = _pair(target) if weightings is None else list(weightings)
     base = fig5_base(p)
     seeds = p.seeds(seeds, SPREAD_SEEDS)
     if p.full:
@@ -251,12 +251,17 @@ def long_seed_plan(profile: str = "gpu", target: str = "eps", seeds=None, weight
 VMSE_SEEDS = (0, 1, 2)
 
 
-def vmse_plan(profile: str = "gpu", seeds=None) -> list[dict]:
-    """The plain v-MSE (`Weighting("snr_plus_one")`) for v-prediction in long runs, training seeds `seeds` (default
-    `VMSE_SEEDS`; seed 0 alone for quick): `long_seed_plan` with that one weighting."""
+def vmse_plan(profile: str = "gpu", seeds=None, protocol: str = "long") -> list[dict]:
+    """The plain v-MSE (`Weighting("snr_plus_one")`) for v-prediction, training seeds `seeds` (default `VMSE_SEEDS`;
+    seed 0 alone for quick), in long runs (`long_seed_plan` with that one weighting) or, with `protocol="short"`, in
+    the short protocol of the v seed runs (`seed_plan` with it)."""
+    if protocol not in ("long", "short"):
+        raise ValueError(f"protocol={protocol!r}: 'long' (fig5long-..., 24,000 iterations) or 'short' (fig5-..., "
+                         "the seed runs' 6,000)")
     p = as_profile(profile)
     seeds = p.seeds(seeds, VMSE_SEEDS)
-    return long_seed_plan(p, "v", seeds, weightings=[Weighting("snr_plus_one")])
+    plan = long_seed_plan if protocol == "long" else seed_plan
+    return plan(p, "v", seeds, weightings=[Weighting("snr_plus_one")])
 
 # %% ../nbs/09_plans.ipynb #161564d1
 HYBRID_PAIR = [Weighting("snr"), Weighting("min_snr", 5.0)]  # the long pair a hybrid switches between
