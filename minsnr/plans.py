@@ -5,6 +5,7 @@
 # %% ../nbs/09_plans.ipynb #0ced5851
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import os
@@ -574,7 +575,7 @@ def _bench_ratios(f: dict) -> dict:
 
 # %% ../nbs/09_plans.ipynb #ca7f10aa
 PLANS = {"convergence": convergence_plan, "long": long_plan, "seeds": seed_plan, "long_seeds": long_seed_plan,
-         "vmse": vmse_plan, "headline": headline_plan,
+         "vmse": vmse_plan, "vmse_short": functools.partial(vmse_plan, protocol="short"), "headline": headline_plan,
          "gamma": gamma_plan, "edm": edm_plan, "edm_long_seeds": edm_long_seed_plan,
          "unet": unet_plan, "uncond": uncond_plan,
          "later": later_plan, "best": best_plan}
