@@ -79,12 +79,15 @@ def test_a_changed_number_in_an_embedded_table_fails():
 def test_a_changed_number_in_the_prose_fails():
     """The prose beside a table link: one measured number changed (to one no table linked there shows) fails."""
     text = _text("results/README.md")
-    old = "the common σ(log FID) is 0.039 on 33 df"
-    assert old in text
-    problems = unchecked_numbers(text.replace(old, old.replace("0.039", "0.041")), ROOT, ROOT / "results",
-                                 "results/README.md")
+    m = re.search(r"the common σ\(log FID\) is (\d\.\d+) on \d+ df", text)
+    assert m, "the README states the common regime's pooled σ"
+    wrong = "0.0999"  # no table beside it shows this σ
+    assert wrong != m.group(1)
+    changed = text[:m.start(1)] + wrong + text[m.end(1):]
+    problems = unchecked_numbers(changed, ROOT, ROOT / "results", "results/README.md")
     assert len(problems) == 1 and problems[0].startswith(
-        "results/README.md: 0.041 beside results/tables/fig5_verdict_gpu.md"), problems
+        f"results/README.md: {wrong} beside results/tables/fig5_verdict_gpu.md"), problems
+    assert unchecked_numbers(text, ROOT, ROOT / "results", "results/README.md") == []
 
 
 def test_a_number_with_no_table_and_no_note_fails():
