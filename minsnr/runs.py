@@ -332,6 +332,8 @@ def _sweep_setup(plan, runs_dir, gpus, per_gpu, workers, retries, fresh_process,
             result[cfg["name"]] = (f"kept ({prov['status']} at step {prov.get('steps_done')} of {cfg['steps']}, "
                                    "no checkpoint to resume; restart=True trains it again from step 0)")
         else:
+            if state == "stranded":  # restart: its provenance goes, so that the run trains from step 0
+                (runs_dir / cfg["name"] / "provenance.json").unlink()
             todo.append(cfg)
     return runs_dir, slots, fresh_process, todo, result
 

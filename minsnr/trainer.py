@@ -438,14 +438,27 @@ def _check_config_file(self, state: dict):
         warnings.warn(f"{p} differs from the configuration of checkpoint step {state['step']} ({what}); the run "
                       f"resumes with the checkpoint's and rewrites config.json (the file as it was: config.json.edited)")
 
+# %% ../nbs/05_trainer.ipynb #802f318c
+def _ended_status(out: Path) -> str | None:
+    "How the run in folder `out` ended ('finished at step N', ...) from its provenance.json; None if it holds no ended run."
+    try:
+        prov = json.loads((out / "provenance.json").read_text())
+    except (OSError, ValueError):
+        return None
+    status = prov.get("status") if isinstance(prov, dict) else None
+    return f"{status} at step {prov.get('steps_done')}" if status in ("finished", "stopped", "diverged") else None
+
 # %% ../nbs/05_trainer.ipynb #33b061fb
 @patch_method(Trainer)
 def _open_run(self, resume: bool) -> dict | None:
     """The run folder made ready for `fit`. Resuming, the newest good checkpoint is restored and the logs are repaired
     and cut back to its step; otherwise a folder already holding a run is refused and old logs are removed. Returns
-    the checkpoint's state, or None for a fresh start."""
+    the checkpoint's state, or None for a fresh start. Resuming a folder whose run has ended (provenance.json says
+    finished, stopped or diverged) and left no checkpoint file at all is refused: it could only start again from step 0 and
+    replace the logs of the run it holds."""
     cfg = self.cfg
     self.out.mkdir(parents=True, exist_ok=True)
+    kept = any(self._ckpt_dir().glob("step_*.pt"))  # before a resume sets unreadable ones aside
     state = self._load_latest() if resume else None
     self.resumed_from, self.segments = None, []
     if state is not None:
@@ -457,6 +470,11 @@ def _open_run(self, resume: bool) -> dict | None:
             self._truncate_logs()
             self._check_config_file(state)
     elif self.is_main:
+        if resume and not kept and (ended := _ended_status(self.out)):
+            raise FileExistsError(
+                f"{self.out} holds a run that ended ({ended}) and has no checkpoint to resume from; resuming would "
+                f"start again from step 0 and replace its logs. Train it again without --resume (resume=False), "
+                f"which replaces them, or choose another folder")
         if not resume and any(self._ckpt_dir().glob("step_*.pt")):
             raise FileExistsError(f"{self.out} already holds a run; resume it (--resume) or choose another folder")
         for name in ("metrics.jsonl", "evals.jsonl"):

@@ -26,6 +26,7 @@ def tmp(tmp_path_factory):
     shutil.copytree(d / "run", d / "torn")
     ck = d / "torn/checkpoints/step_00000002.pt"
     ck.write_bytes(ck.read_bytes()[:1000])
+    shutil.copytree(d / "run", d / "ended", ignore=shutil.ignore_patterns("checkpoints"))  # a run kept without checkpoints
     for name, cfg in {"array": [TINY], "npz_no_path": {**TINY, "data": "npz"},
                       "npz_missing": {**TINY, "data": "npz", "data_path": str(d / "nope.npz")},
                       "model": {**TINY, "model": "vit_q_9"}, "batch": {**TINY, "batch_size": 512},
@@ -70,6 +71,8 @@ CASES = [
     (["train", "--config", "{d}/root.json", "--out", "{d}/o6"], "{d}/nope"),
     (["train", "--config", "{d}/tiny.json", "--out", "{d}/run"], "{d}/run already holds a run"),
     (["train", "--config", "{d}/tiny.json", "--out", "{d}/run", "--resume", "--set", "lr=0.5"], "lr=0.5"),
+    (["train", "--config", "{d}/tiny.json", "--out", "{d}/ended", "--resume"],
+     "{d}/ended holds a run that ended (finished at step 2) and has no checkpoint to resume from"),
     (["train", "--config", "{d}/tiny.json", "--bogus"], "unrecognized arguments: --bogus"),
     # sample
     (["sample", "--run", "{d}/nowhere"], "--run {d}/nowhere does not exist"),
