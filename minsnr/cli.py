@@ -329,7 +329,8 @@ def _add_train(sub, common):
     t.add_argument("--config", required=True, help="JSON file with the run's configuration")
     t.add_argument("--out", help="run folder (default: results/runs/<config name>)")
     t.add_argument("--resume", action="store_true",
-                   help="continue from the newest good checkpoint in the run folder (exactly, as if never stopped)")
+                   help="continue from the newest good checkpoint in the run folder (exactly, as if never stopped); a "
+                        "folder whose run ended and kept no checkpoint is refused, its logs left as they are")
     t.add_argument("--set", nargs="*", metavar="KEY=VALUE", help="override config values, e.g. --set steps=500 target=eps")
     t.add_argument("--time-limit", type=_time_span, metavar="TIME",
                    help="stop cleanly (a checkpoint, status 'stopped') at the last checkpoint or evaluation step whose "
