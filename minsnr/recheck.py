@@ -16,7 +16,8 @@ from pathlib import Path
 
 from .basics import repo_root
 from .data import DataError
-from .runs import LOCATION_KEYS, config_differences, read_json
+from .runfiles import read_json
+from .runs import LOCATION_KEYS, config_differences
 from .trainer import TrainConfig, Trainer, read_jsonl
 
 # %% auto #0

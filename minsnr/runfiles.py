@@ -22,8 +22,8 @@ from .basics import raise_disk_error
 
 # %% auto #0
 __all__ = ['CKPT_RE', 'ZIP_MAGIC', 'LOGS', 'LOCK_FILE', 'CheckpointError', 'read_checkpoint', 'checkpoint_files',
-           'set_aside_unreadable', 'load_checkpoint', 'parse_jsonl', 'read_jsonl', 'signals_held', 'append_jsonl',
-           'RunLockedError', 'lock_run']
+           'set_aside_unreadable', 'load_checkpoint', 'parse_jsonl', 'read_jsonl', 'read_json', 'signals_held',
+           'append_jsonl', 'RunLockedError', 'lock_run']
 
 # %% ../nbs/05b_runfiles.ipynb #e1c65be6
 CKPT_RE = re.compile(r"step_(\d{8})\.pt$")  # the trainer names its checkpoints step_XXXXXXXX.pt
@@ -147,6 +147,17 @@ def read_jsonl(p) -> list[dict]:
     if torn:
         warnings.warn(f"{p} line {torn[0]} is cut short or unreadable ({torn[1][:60]!r}); left out")
     return rows
+
+# %% ../nbs/05b_runfiles.ipynb #2f73fdd6
+def read_json(p) -> dict | None:
+    """The JSON object in file `p`, or None where there is none (no file, unreadable, not JSON, as a file torn by a
+    crash mid-write is, or not an object): the files of a run folder are read while runs may be writing them."""
+    try:
+        d = json.loads(Path(p).read_text())
+    except (OSError, ValueError):  # ValueError: not JSON, or not UTF-8
+        return None
+    return d if isinstance(d, dict) else None
+
 
 # %% ../nbs/05b_runfiles.ipynb #cb594a11
 @contextmanager

@@ -21,26 +21,17 @@ from .basics import did_you_mean
 from .plans import (GPU_RUNS_PER_GPU, ExperimentPaths, as_profile, autoencoder_plan, experiment_paths, fig5_base,
                           latent_plan, long_plan)
 from .provenance import provenance
+from .runfiles import read_json
 from .trainer import EXIT_STATUS, TrainConfig, read_jsonl
 from .weightings import Weighting
 
 # %% auto #0
-__all__ = ['LOCATION_KEYS', 'RUN_ENDED', 'FID_LADDER', 'read_json', 'config_differences', 'run_state', 'SweepError',
-           'child_device', 'train_run', 'SweepStopped', 'check_plan', 'sweep', 'load_run', 'log_mean', 'steps_to_reach',
+__all__ = ['LOCATION_KEYS', 'RUN_ENDED', 'FID_LADDER', 'config_differences', 'run_state', 'SweepError', 'child_device',
+           'train_run', 'SweepStopped', 'check_plan', 'sweep', 'load_run', 'log_mean', 'steps_to_reach',
            'pick_threshold', 'plan_runs', 'seed_spread', 'measure_floor', 'short_floor', 'reconstruction_scores',
            'latent_runs']
 
 # %% ../nbs/10_runs.ipynb #d2a3ddb8
-def read_json(p) -> dict | None:
-    """The JSON object in file `p`, or None where there is none (no file, unreadable, not JSON, as a file torn by a
-    crash mid-write is, or not an object): the files of a run folder are read while runs may be writing them."""
-    try:
-        d = json.loads(Path(p).read_text())
-    except (OSError, ValueError):  # ValueError: not JSON, or not UTF-8
-        return None
-    return d if isinstance(d, dict) else None
-
-
 LOCATION_KEYS = ("data_root", "data_path", "autoencoder")  # where files live, not what is trained
 
 
@@ -332,8 +323,6 @@ def _sweep_setup(plan, runs_dir, gpus, per_gpu, workers, retries, fresh_process,
             result[cfg["name"]] = (f"kept ({prov['status']} at step {prov.get('steps_done')} of {cfg['steps']}, "
                                    "no checkpoint to resume; restart=True trains it again from step 0)")
         else:
-            if state == "stranded":  # restart: its provenance goes, so that the run trains from step 0
-                (runs_dir / cfg["name"] / "provenance.json").unlink()
             todo.append(cfg)
     return runs_dir, slots, fresh_process, todo, result
 
@@ -394,6 +383,9 @@ def sweep(plan: list[dict], runs_dir, gpus=None, per_gpu: int = 1, workers: int 
     pool = {}  # slot -> its _Worker, without fresh_process
 
     def start(cfg, slot):
+        if restart and run_state(runs_dir / cfg["name"], cfg) == "stranded":  # its provenance goes as it starts (so
+            (runs_dir / cfg["name"] / "provenance.json").unlink()  # it trains from step 0), not earlier: one the
+            # deadline leaves unstarted stays stranded, kept by the next sweep
         if fresh_process:
             return _start_run(cfg, runs_dir, slots[slot], threads, env)
         if slot not in pool or not pool[slot].alive():

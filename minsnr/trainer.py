@@ -26,8 +26,8 @@ from .metrics import eval_hook_from_config
 from .models import create_model, default_betas
 from .provenance import provenance
 from .runfiles import (LOGS, CheckpointError, append_jsonl, checkpoint_files,
-                             load_checkpoint, lock_run, parse_jsonl, read_checkpoint, read_jsonl, set_aside_unreadable,
-                             signals_held)
+                             load_checkpoint, lock_run, parse_jsonl, read_checkpoint, read_json, read_jsonl,
+                             set_aside_unreadable, signals_held)
 from .schedules import make_schedule
 from .weightings import WeightedLoss, bin_sums
 
@@ -441,11 +441,8 @@ def _check_config_file(self, state: dict):
 # %% ../nbs/05_trainer.ipynb #802f318c
 def _ended_status(out: Path) -> str | None:
     "How the run in folder `out` ended ('finished at step N', ...) from its provenance.json; None if it holds no ended run."
-    try:
-        prov = json.loads((out / "provenance.json").read_text())
-    except (OSError, ValueError):
-        return None
-    status = prov.get("status") if isinstance(prov, dict) else None
+    prov = read_json(out / "provenance.json") or {}
+    status = prov.get("status")
     return f"{status} at step {prov.get('steps_done')}" if status in ("finished", "stopped", "diverged") else None
 
 # %% ../nbs/05_trainer.ipynb #33b061fb
@@ -454,8 +451,8 @@ def _open_run(self, resume: bool) -> dict | None:
     """The run folder made ready for `fit`. Resuming, the newest good checkpoint is restored and the logs are repaired
     and cut back to its step; otherwise a folder already holding a run is refused and old logs are removed. Returns
     the checkpoint's state, or None for a fresh start. Resuming a folder whose run has ended (provenance.json says
-    finished, stopped or diverged) and left no checkpoint file at all is refused: it could only start again from step 0 and
-    replace the logs of the run it holds."""
+    finished, stopped or diverged) and left no checkpoint file at all is refused: it could only start again from
+    step 0 and replace the logs of the run it holds."""
     cfg = self.cfg
     self.out.mkdir(parents=True, exist_ok=True)
     kept = any(self._ckpt_dir().glob("step_*.pt"))  # before a resume sets unreadable ones aside
