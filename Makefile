@@ -5,7 +5,8 @@
 #   make docs   the documentation site in build/site/ (minsnr.site: every notebook with its outputs, the API reference,
 #               the results page from results/tables/), offline; open build/site/index.html
 #   make readme  rewrites the generated blocks of README.md and results/README.md (claims table, results tables)
-#               from results/tables/ (minsnr.report.refresh_readmes; tests/test_readme_numbers.py checks them)
+#               from results/tables/ (minsnr.report.refresh_readmes; tests/test_readme_numbers.py checks them and the
+#               experiment notebooks' reading cells)
 #   make browser-test  headless Chromium drives JupyterLab (tests/browser_jupyterlab.py: a notebook opens with no
 #               kernel dialog, runs without error output, and leaves `git status` unchanged) and the site
 #               (tests/browser_site.py); as root it installs Debian's chromium package first, and says so

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import math
 import os
 import re
@@ -16,9 +17,10 @@ from .plans import as_profile
 
 # %% auto #0
 __all__ = ['TARGET_SYMBOLS', 'TARGET_NAMES', 'P_COLUMNS', 'QUICK_NOTE', 'NUMBER', 'CLAIMS', 'BLOCK', 'LINK', 'ELSEWHERE',
-           'set_style', 'log_axis', 'save_figure', 'claims_note', 'write_table', 'numbers', 'number_value',
-           'read_md_table', 'table_row', 'Claim', 'claims_block', 'table_block', 'generated', 'refresh_markdown',
-           'stale_numbers', 'unchecked_numbers', 'broken_links', 'readme_problems', 'refresh_readmes']
+           'TABLE_NAME', 'set_style', 'log_axis', 'save_figure', 'claims_note', 'write_table', 'numbers',
+           'number_value', 'read_md_table', 'table_row', 'Claim', 'claims_block', 'table_block', 'generated',
+           'refresh_markdown', 'stale_numbers', 'unchecked_numbers', 'broken_links', 'readme_problems',
+           'refresh_readmes', 'tables_named', 'reading_cells', 'reading_problems']
 
 # %% ../nbs/12_report.ipynb #d31463c6
 TARGET_SYMBOLS = {"x0": "x₀", "eps": "ε", "v": "v"}  # a target in figure titles and labels
@@ -303,16 +305,17 @@ def _chunks(text: str) -> list[str]:
     return [item for block in re.split(r"\n\s*\n", text) for item in re.split(r"\n(?=- )", block) if item.strip()]
 
 
-def unchecked_numbers(text: str, root, base=None, doc: str = "the document") -> list[str]:
+def unchecked_numbers(text: str, root, base=None, doc: str = "the document", tables=None) -> list[str]:
     """Each measured number (one with a decimal point) in a paragraph, list item or table of `text` that is in none of
     the tables of `results/tables/` that the paragraph links, as they display it (0.039 and 0.0390 are one value; 0.30
     and 0.303 are not), or that stands in a paragraph linking no table at all. A number from elsewhere is named in its
     paragraph, `<!-- elsewhere: 29.1 26.8 (a benchmark record) -->`; such a note naming a number the paragraph does not
-    show is reported too."""
+    show is reported too. `tables`: the tables every paragraph is read against (default: those it links itself)."""
     root = Path(root); base = Path(base or root)
     problems = []
+    given = tables
     for chunk in _chunks(text):
-        tables = _tables_in(chunk, base, root)
+        tables = _tables_in(chunk, base, root) if given is None else given
         elsewhere = [x for m in ELSEWHERE.finditer(chunk) for x in m.group("numbers").split()]
         prose = re.sub(r"<!--.*?-->", "", chunk, flags=re.S)
         prose = re.sub(r"\]\([^)]*\)|`[^`]*`", "]", prose)
@@ -357,3 +360,39 @@ def refresh_readmes(root, docs=("README.md", "results/README.md")) -> list[Path]
         if new != old:
             path.write_text(new); changed.append(path)
     return changed
+
+# %% ../nbs/12_report.ipynb #e12595e7
+TABLE_NAME = re.compile(r"`(?P<name>[a-z][a-z0-9_]*)`")
+
+
+def tables_named(text: str, root, profile: str = "gpu") -> list[Path]:
+    """The files of `root`/results/tables/ that `text` names in a code span: `name`, or `name` without the profile's
+    suffix (`name_gpu`)."""
+    d = (Path(root) / "results" / "tables").resolve(); found = []
+    for m in TABLE_NAME.finditer(text):
+        for stem in (m.group("name"), f"{m.group('name')}_{profile}"):
+            p = d / f"{stem}.md"
+            if p.exists() and p not in found:
+                found.append(p)
+    return found
+
+
+def reading_cells(path) -> list[tuple[int, str]]:
+    "(index, text) of each reading cell of the notebook `path`: a Markdown cell that opens with **Reading."
+    cells = json.loads(Path(path).read_text())["cells"]
+    return [(i, "".join(c["source"])) for i, c in enumerate(cells)
+            if c["cell_type"] == "markdown" and "".join(c["source"]).lstrip().startswith("**Reading")]
+
+
+def reading_problems(root, folder: str = "nbs/experiments") -> list[str]:
+    """Each measured number of a reading cell of the notebooks in `folder` that none of the tables the cell names or
+    links shows and no `elsewhere` note of its paragraph names (`unchecked_numbers`, the cell's tables for every
+    paragraph), and each relative link of the cell to a missing file."""
+    root = Path(root); problems = []
+    for nb in sorted((root / folder).glob("*.ipynb")):
+        for i, text in reading_cells(nb):
+            doc = f"{nb.relative_to(root)} cell {i}"
+            tables = list(dict.fromkeys(_tables_in(text, nb.parent, root) + tables_named(text, root)))
+            problems += unchecked_numbers(text, root, nb.parent, doc, tables=tables)
+            problems += [f"{doc}: broken link {u}" for u in broken_links(text, nb.parent)]
+    return problems

@@ -1,13 +1,15 @@
-"""README.md and results/README.md against results/tables/: a number is typed once.
+"""README.md, results/README.md and the experiment notebooks' reading cells against results/tables/: a number is typed
+once.
 
 The README's claims table and the tables results/README.md shows are generated blocks (`make readme`,
 `minsnr.report.refresh_readmes`); every measured number of the prose either stands beside a link to a table that shows
-it or is named in an `<!-- elsewhere: ... -->` note; every relative link reaches a file. Fast: no GPU, no training."""
+it or is named in an `<!-- elsewhere: ... -->` note; every relative link reaches a file. A notebook's reading cell (a Markdown cell opening with **Reading) is held to
+the same rule against the tables it names or links (`minsnr.report.reading_problems`). Fast: no GPU, no training."""
 import re
 from pathlib import Path
 
-from minsnr.report import (BLOCK, CLAIMS, _chunks, _tables_in, broken_links, numbers, readme_problems, refresh_markdown,
-                           stale_numbers, unchecked_numbers)
+from minsnr.report import (BLOCK, CLAIMS, _chunks, _tables_in, broken_links, numbers, readme_problems, reading_cells,
+                           reading_problems, refresh_markdown, stale_numbers, unchecked_numbers)
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ("README.md", "results/README.md")
@@ -19,6 +21,18 @@ def _text(doc: str) -> str:
 
 def test_readmes_agree_with_their_tables():
     assert readme_problems(ROOT, DOCS) == []
+
+
+def test_reading_cells_agree_with_their_tables():
+    assert reading_problems(ROOT) == []
+
+
+def test_reading_cells_are_checked():
+    """Not vacuous: the experiment notebooks have reading cells, and they quote many measured numbers."""
+    cells = [text for nb in sorted((ROOT / "nbs" / "experiments").glob("*.ipynb")) for _, text in reading_cells(nb)]
+    quoted = sum(bool(re.search(r"[.e]", x)) for t in cells
+                 for x in numbers(re.sub(r"<!--.*?-->|\]\([^)]*\)|`[^`]*`", "", t, flags=re.S)))
+    assert len(cells) >= 12 and quoted > 300, (len(cells), quoted)
 
 
 def test_readme_is_a_front_door():
