@@ -6,7 +6,8 @@
 #               the results page from results/tables/), offline; open build/site/index.html
 #   make readme  rewrites the generated blocks of README.md and results/README.md (claims table, results tables)
 #               from results/tables/ (minsnr.report.refresh_readmes; tests/test_readme_numbers.py checks them and the
-#               experiment notebooks' reading cells)
+#               experiment notebooks' reading cells), and lists the quotes in either whose number moved in its table
+#               since the last commit (minsnr.report.moved_quotes: what to read again after new runs)
 #   make browser-test  headless Chromium drives JupyterLab (tests/browser_jupyterlab.py: a notebook opens with no
 #               kernel dialog, runs without error output, and leaves `git status` unchanged) and the site
 #               (tests/browser_site.py); as root it installs Debian's chromium package first, and says so
@@ -102,6 +103,9 @@ docs: setup
 # The README's numbers typed once: its claims table and the results tables results/README.md shows are generated blocks.
 readme: export
 	$(BIN)/python -c "from minsnr.report import refresh_readmes; print(*refresh_readmes('.') or ['up to date'], sep='\n')"
+	$(BIN)/python -c "from minsnr.report import moved_quotes; q = moved_quotes('.'); \
+	  print(f'quotes to read again: {len(q)} numbers of the prose moved in their tables since the last commit' if q \
+	        else 'no quoted number moved in its table since the last commit', *q, sep='\n')"
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -10,6 +10,7 @@ import json
 import math
 import os
 import re
+from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +21,7 @@ __all__ = ['TARGET_SYMBOLS', 'TARGET_NAMES', 'P_COLUMNS', 'QUICK_NOTE', 'NUMBER'
            'TABLE_NAME', 'set_style', 'log_axis', 'save_figure', 'claims_note', 'write_table', 'numbers',
            'number_value', 'read_md_table', 'table_row', 'Claim', 'claims_block', 'table_block', 'generated',
            'refresh_markdown', 'stale_numbers', 'unchecked_numbers', 'broken_links', 'readme_problems',
-           'refresh_readmes', 'tables_named', 'reading_cells', 'reading_problems']
+           'refresh_readmes', 'tables_named', 'reading_cells', 'reading_problems', 'table_changes', 'moved_quotes']
 
 # %% ../nbs/12_report.ipynb #d31463c6
 TARGET_SYMBOLS = {"x0": "x₀", "eps": "ε", "v": "v"}  # a target in figure titles and labels
@@ -399,3 +400,86 @@ def reading_problems(root, folder: str = "nbs/experiments") -> list[str]:
             problems += unchecked_numbers(text, root, nb.parent, doc, tables=tables)
             problems += [f"{doc}: broken link {u}" for u in broken_links(text, nb.parent)]
     return problems
+
+# %% ../nbs/12_report.ipynb #927c2d63
+def _md_rows(text: str) -> list[list[str]]:
+    "The rows of a Markdown table (header included, the rule line left out), as lists of stripped cells."
+    return [[c.strip() for c in line.strip().strip("|").split("|")] for line in text.splitlines()
+            if line.startswith("|") and not set(line) <= set("|-: ")]
+
+
+def _row_key(row: list[str]) -> tuple:
+    "What names a row: its cells without a number among the first two (the first cell where every one has numbers)."
+    return tuple(c for c in row[:2] if not numbers(c)) or tuple(row[:1])
+
+
+def table_changes(old: str, new: str) -> dict[str, set[str]]:
+    """{number as `old` displays it: the numbers `new` displays in its place} for two versions of a Markdown table:
+    rows paired by `_row_key` in order, cells by column, the numbers of a cell by position (a cell whose count of
+    numbers changed is left out: its text changed, not only its numbers)."""
+    by_key = defaultdict(list)
+    for r in _md_rows(new):
+        by_key[_row_key(r)].append(r)
+    seen, moved = defaultdict(int), defaultdict(set)
+    for r in _md_rows(old):
+        k = _row_key(r); j = seen[k]; seen[k] += 1
+        if j >= len(by_key[k]) or len(by_key[k][j]) != len(r):
+            continue
+        for a, b in zip(r, by_key[k][j]):
+            na, nb = numbers(a), numbers(b)
+            if len(na) == len(nb):
+                for x, y in zip(na, nb):
+                    if x != y:
+                        moved[x].add(y)
+    return dict(moved)
+
+
+def _at_revision(root: Path, path: Path, rev: str) -> str | None:
+    "The text of `path` at git revision `rev` of the repository `root`; None where git, the revision or the file is not there."
+    import subprocess
+    try:
+        out = subprocess.run(["git", "show", f"{rev}:{path.relative_to(root).as_posix()}"], cwd=root,
+                             capture_output=True, text=True)
+    except OSError:
+        return None
+    return out.stdout if out.returncode == 0 else None
+
+
+def moved_quotes(root, rev: str = "HEAD", docs=("README.md", "results/README.md"),
+                 folder: str = "nbs/experiments") -> list[str]:
+    """Each measured number quoted in the prose of `docs` or in a reading cell of the notebooks in `folder` that a
+    table it reads (`_tables_in`; a reading cell's `tables_named` too) displays differently from its version at `rev`:
+    one line per quote, with what the table now shows in its place, and whether the old number is still among the
+    table's numbers (then the other checks pass it). Empty outside a git repository."""
+    root = Path(root).resolve(); tables = root / "results" / "tables"; cache = {}
+
+    def moved(t: Path) -> dict:
+        if t not in cache:
+            old = _at_revision(root, t, rev)
+            cache[t] = table_changes(old, t.read_text()) if old is not None and t.exists() else {}
+        return cache[t]
+
+    def quotes(doc: str, text: str, base: Path, given=None) -> list[str]:
+        out = []
+        for chunk in _chunks(text):
+            ts = given if given is not None else _tables_in(chunk, base, root)
+            prose = re.sub(r"\]\([^)]*\)|`[^`]*`", "]", re.sub(r"<!--.*?-->", "", chunk, flags=re.S))
+            shown = {number_value(x) for t in ts for x in numbers(t.read_text())}
+            for x in dict.fromkeys(numbers(prose)):
+                now = sorted(set().union(*[moved(t).get(x, set()) for t in ts])) if ts else []
+                if re.search(r"[.e]", x) and now:
+                    still = "still shown there" if number_value(x) in shown else "no longer shown"
+                    out.append(f"{doc}: {x} → {' or '.join(now)} ({still}): «{chunk[:70]}…»")
+        return out
+
+    if not tables.is_dir():
+        return []
+    lines = []
+    for d in docs:
+        if (root / d).exists():
+            lines += quotes(d, (root / d).read_text(), (root / d).parent)
+    for nb in sorted((root / folder).glob("*.ipynb")):
+        for i, text in reading_cells(nb):
+            given = list(dict.fromkeys(_tables_in(text, nb.parent, root) + tables_named(text, root)))
+            lines += quotes(f"{nb.relative_to(root)} cell {i}", text, nb.parent, given)
+    return lines
