@@ -309,6 +309,11 @@ def _chunks(text: str) -> list[str]:
     return [item for block in re.split(r"\n\s*\n", text) for item in re.split(r"\n(?=- )", block) if item.strip()]
 
 
+def _prose(chunk: str) -> str:
+    "A Markdown chunk as it reads: HTML comments left out, link targets and code spans each replaced by `]`."
+    return re.sub(r"\]\([^)]*\)|`[^`]*`", "]", re.sub(r"<!--.*?-->", "", chunk, flags=re.S))
+
+
 def unchecked_numbers(text: str, root, base=None, doc: str = "the document", tables=None) -> list[str]:
     """Each measured number (one with a decimal point) in a paragraph, list item or table of `text` that is in none of
     the tables of `results/tables/` that the paragraph links, as they display it (0.039 and 0.0390 are one value; 0.30
@@ -321,8 +326,7 @@ def unchecked_numbers(text: str, root, base=None, doc: str = "the document", tab
     for chunk in _chunks(text):
         tables = _tables_in(chunk, base, root) if given is None else given
         elsewhere = [x for m in ELSEWHERE.finditer(chunk) for x in m.group("numbers").split()]
-        prose = re.sub(r"<!--.*?-->", "", chunk, flags=re.S)
-        prose = re.sub(r"\]\([^)]*\)|`[^`]*`", "]", prose)
+        prose = _prose(chunk)
         shown = {number_value(x) for t in tables for x in numbers(t.read_text())}
         where = ", ".join(_link(t, root) for t in tables)
         found = numbers(prose)
@@ -463,7 +467,7 @@ def moved_quotes(root, rev: str = "HEAD", docs=("README.md", "results/README.md"
         out = []
         for chunk in _chunks(text):
             ts = given if given is not None else _tables_in(chunk, base, root)
-            prose = re.sub(r"\]\([^)]*\)|`[^`]*`", "]", re.sub(r"<!--.*?-->", "", chunk, flags=re.S))
+            prose = _prose(chunk)
             shown = {number_value(x) for t in ts for x in numbers(t.read_text())}
             for x in dict.fromkeys(numbers(prose)):
                 now = sorted(set().union(*[moved(t).get(x, set()) for t in ts])) if ts else []

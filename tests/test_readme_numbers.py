@@ -3,12 +3,13 @@ once.
 
 The README's claims table and the tables results/README.md shows are generated blocks (`make readme`,
 `minsnr.report.refresh_readmes`); every measured number of the prose either stands beside a link to a table that shows
-it or is named in an `<!-- elsewhere: ... -->` note; every relative link reaches a file. A notebook's reading cell (a Markdown cell opening with **Reading) is held to
-the same rule against the tables it names or links (`minsnr.report.reading_problems`). Fast: no GPU, no training."""
+it or is named in an `<!-- elsewhere: ... -->` note; every relative link reaches a file. A notebook's reading cell (a
+Markdown cell opening with **Reading) is held to the same rule against the tables it names or links
+(`minsnr.report.reading_problems`). Fast: no GPU, no training."""
 import re
 from pathlib import Path
 
-from minsnr.report import (BLOCK, CLAIMS, _chunks, _tables_in, broken_links, numbers, readme_problems, reading_cells,
+from minsnr.report import (BLOCK, CLAIMS, _chunks, _prose, _tables_in, broken_links, numbers, readme_problems, reading_cells,
                            reading_problems, refresh_markdown, stale_numbers, unchecked_numbers)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,7 +32,7 @@ def test_reading_cells_are_checked():
     """Not vacuous: the experiment notebooks have reading cells, and they quote many measured numbers."""
     cells = [text for nb in sorted((ROOT / "nbs" / "experiments").glob("*.ipynb")) for _, text in reading_cells(nb)]
     quoted = sum(bool(re.search(r"[.e]", x)) for t in cells
-                 for x in numbers(re.sub(r"<!--.*?-->|\]\([^)]*\)|`[^`]*`", "", t, flags=re.S)))
+                 for x in numbers(_prose(t)))
     assert len(cells) >= 12 and quoted > 300, (len(cells), quoted)
 
 
@@ -61,7 +62,7 @@ def test_many_numbers_are_checked():
     for d in DOCS:
         for chunk in _chunks(_text(d)):
             if _tables_in(chunk, (ROOT / d).parent, ROOT):
-                body = re.sub(r"<!--.*?-->|\]\([^)]*\)|`[^`]*`", "", chunk, flags=re.S)
+                body = _prose(chunk)
                 prose += sum(bool(re.search(r"[.e]", x)) for x in numbers(body))
     assert in_blocks > 1000 and prose > 300, (in_blocks, prose)
 
