@@ -19,9 +19,10 @@ from .plans import as_profile
 # %% auto #0
 __all__ = ['TARGET_SYMBOLS', 'TARGET_NAMES', 'P_COLUMNS', 'QUICK_NOTE', 'NUMBER', 'CLAIMS', 'BLOCK', 'LINK', 'ELSEWHERE',
            'TABLE_NAME', 'set_style', 'log_axis', 'save_figure', 'claims_note', 'write_table', 'numbers',
-           'number_value', 'read_md_table', 'table_row', 'Claim', 'claims_block', 'table_block', 'generated',
-           'refresh_markdown', 'stale_numbers', 'unchecked_numbers', 'broken_links', 'readme_problems',
-           'refresh_readmes', 'tables_named', 'reading_cells', 'reading_problems', 'table_changes', 'moved_quotes']
+           'number_value', 'md_table', 'read_md_table', 'table_row', 'Claim', 'claims_block', 'table_block',
+           'generated', 'refresh_markdown', 'stale_numbers', 'unchecked_numbers', 'broken_links', 'readme_problems',
+           'refresh_readmes', 'tables_named', 'reading_cells', 'reading_sources', 'reading_problems', 'table_changes',
+           'moved_quotes']
 
 # %% ../nbs/12_report.ipynb #d31463c6
 TARGET_SYMBOLS = {"x0": "x₀", "eps": "ε", "v": "v"}  # a target in figure titles and labels
@@ -120,13 +121,18 @@ def number_value(s: str) -> float:
     return float(s.replace(",", ""))
 
 
-def read_md_table(path) -> tuple[list[str], list[list[str]]]:
-    "The header and rows of a Markdown table file (as `write_table` writes one), every cell as the table displays it."
-    lines = [l for l in Path(path).read_text().splitlines() if l.startswith("|")]
+def md_table(text: str, where: str = "text") -> tuple[list[str], list[list[str]]]:
+    "The header and rows of the Markdown table in `text` (as `write_table` writes one), every cell as displayed."
+    lines = [l for l in text.splitlines() if l.startswith("|")]
     if len(lines) < 2:
-        raise ValueError(f"{path}: no Markdown table")
+        raise ValueError(f"{where}: no Markdown table")
     cells = lambda l: [c.strip() for c in l.strip()[1:-1].split("|")]
     return cells(lines[0]), [cells(l) for l in lines[2:]]
+
+
+def read_md_table(path) -> tuple[list[str], list[list[str]]]:
+    "The header and rows of a Markdown table file, as `md_table` reads them."
+    return md_table(Path(path).read_text(), str(path))
 
 
 def table_row(path, row) -> dict:
@@ -322,17 +328,16 @@ def unchecked_numbers(text: str, root, base=None, doc: str = "the document", tab
     show is reported too. `tables`: the tables every paragraph is read against (default: those it links itself)."""
     root = Path(root); base = Path(base or root)
     problems = []
-    given = tables
     for chunk in _chunks(text):
-        tables = _tables_in(chunk, base, root) if given is None else given
+        ts = _tables_in(chunk, base, root) if tables is None else tables
         elsewhere = [x for m in ELSEWHERE.finditer(chunk) for x in m.group("numbers").split()]
         prose = _prose(chunk)
-        shown = {number_value(x) for t in tables for x in numbers(t.read_text())}
-        where = ", ".join(_link(t, root) for t in tables)
+        shown = {number_value(x) for t in ts for x in numbers(t.read_text())}
+        where = ", ".join(_link(t, root) for t in ts)
         found = numbers(prose)
         for x in found:
             if re.search(r"[.e]", x) and number_value(x) not in shown and x not in elsewhere:
-                problems.append(f"{doc}: {x} beside {where} is in none of them: «{chunk[:80]}…»" if tables else
+                problems.append(f"{doc}: {x} beside {where} is in none of them: «{chunk[:80]}…»" if ts else
                                 f"{doc}: {x} stands beside no table of results/tables/: «{chunk[:80]}…»")
         for x in elsewhere:
             if x not in found:
@@ -392,26 +397,27 @@ def reading_cells(path) -> list[tuple[int, str]]:
             if c["cell_type"] == "markdown" and "".join(c["source"]).lstrip().startswith("**Reading")]
 
 
+def reading_sources(root, folder: str = "nbs/experiments") -> list[tuple[str, str, Path, list[Path]]]:
+    "(name, text, folder, tables) of each reading cell of the notebooks in `folder`: the tables it names or links."
+    root = Path(root); out = []
+    for nb in sorted((root / folder).glob("*.ipynb")):
+        for i, text in reading_cells(nb):
+            tables = list(dict.fromkeys(_tables_in(text, nb.parent, root) + tables_named(text, root)))
+            out.append((f"{nb.relative_to(root)} cell {i}", text, nb.parent, tables))
+    return out
+
+
 def reading_problems(root, folder: str = "nbs/experiments") -> list[str]:
     """Each measured number of a reading cell of the notebooks in `folder` that none of the tables the cell names or
     links shows and no `elsewhere` note of its paragraph names (`unchecked_numbers`, the cell's tables for every
     paragraph), and each relative link of the cell to a missing file."""
-    root = Path(root); problems = []
-    for nb in sorted((root / folder).glob("*.ipynb")):
-        for i, text in reading_cells(nb):
-            doc = f"{nb.relative_to(root)} cell {i}"
-            tables = list(dict.fromkeys(_tables_in(text, nb.parent, root) + tables_named(text, root)))
-            problems += unchecked_numbers(text, root, nb.parent, doc, tables=tables)
-            problems += [f"{doc}: broken link {u}" for u in broken_links(text, nb.parent)]
+    problems = []
+    for doc, text, base, tables in reading_sources(root, folder):
+        problems += unchecked_numbers(text, root, base, doc, tables=tables)
+        problems += [f"{doc}: broken link {u}" for u in broken_links(text, base)]
     return problems
 
 # %% ../nbs/12_report.ipynb #927c2d63
-def _md_rows(text: str) -> list[list[str]]:
-    "The rows of a Markdown table (header included, the rule line left out), as lists of stripped cells."
-    return [[c.strip() for c in line.strip().strip("|").split("|")] for line in text.splitlines()
-            if line.startswith("|") and not set(line) <= set("|-: ")]
-
-
 def _row_key(row: list[str]) -> tuple:
     "What names a row: its cells without a number among the first two (the first cell where every one has numbers)."
     return tuple(c for c in row[:2] if not numbers(c)) or tuple(row[:1])
@@ -422,10 +428,10 @@ def table_changes(old: str, new: str) -> dict[str, set[str]]:
     rows paired by `_row_key` in order, cells by column, the numbers of a cell by position (a cell whose count of
     numbers changed is left out: its text changed, not only its numbers)."""
     by_key = defaultdict(list)
-    for r in _md_rows(new):
+    for r in md_table(new)[1]:
         by_key[_row_key(r)].append(r)
     seen, moved = defaultdict(int), defaultdict(set)
-    for r in _md_rows(old):
+    for r in md_table(old)[1]:
         k = _row_key(r); j = seen[k]; seen[k] += 1
         if j >= len(by_key[k]) or len(by_key[k][j]) != len(r):
             continue
@@ -482,8 +488,6 @@ def moved_quotes(root, rev: str = "HEAD", docs=("README.md", "results/README.md"
     for d in docs:
         if (root / d).exists():
             lines += quotes(d, (root / d).read_text(), (root / d).parent)
-    for nb in sorted((root / folder).glob("*.ipynb")):
-        for i, text in reading_cells(nb):
-            given = list(dict.fromkeys(_tables_in(text, nb.parent, root) + tables_named(text, root)))
-            lines += quotes(f"{nb.relative_to(root)} cell {i}", text, nb.parent, given)
+    for doc, text, base, given in reading_sources(root, folder):
+        lines += quotes(doc, text, base, given)
     return lines
