@@ -56,6 +56,13 @@ class Run:
         return [e["step"] for e in rows], [e[metric] for e in rows]
 
     @property
+    def test_curve(self) -> tuple[list[int], list[float]]:
+        """(steps, FIDs) of the evaluations whose samples were also scored against the test images (`test_split`: the
+        last step; with `test_from`, every evaluation from that step on), a None FID left out."""
+        rows = [e for e in self.evals if (e.get("test") or {}).get("fid") is not None]
+        return [e["step"] for e in rows], [e["test"]["fid"] for e in rows]
+
+    @property
     def fids(self) -> dict[int, float]:
         "{step: FID} of every evaluation that gave one (a divergence's None left out): `curve('fid')` as a lookup."
         return dict(zip(*self.curve("fid")))

@@ -46,7 +46,7 @@ class Subject:
         self.model, self.out = self.ema, None
 
 
-LAST_STEP_ONLY = ("final_variants", "noise_seeds", "test_split", "gram_samples", "gram_batch")
+LAST_STEP_ONLY = ("final_variants", "noise_seeds", "test_split", "test_from", "gram_samples", "gram_batch")
 
 
 def every_step_eval(cfg: TrainConfig) -> dict:

@@ -532,7 +532,7 @@ def make_eval_hook(n: int = 1000, sampler: str = "edm_heun", steps: int = 30, cf
                    use_ema: bool = True, kid: bool = True, noise_seeds=(), compile: bool = False,
                    feature_batch: int = 500, final_variants=(), gram_samples: int = 0, gram_batch: int = 256,
                    compile_mode: str | None = None, inception_precision: str = "tf32", kid_backend: str = "torch",
-                   test_split: str | None = None):
+                   test_split: str | None = None, test_from: int | None = None):
     """An eval_hook for minsnr.trainer.Trainer: sample, FID/KID against the training set, grid PNG.
     `noise_seeds`: at the run's last step, the same evaluation is repeated with each of these seeds and the FIDs are
     recorded as `fid_seeds` (the evaluation's own noise, to compare differences between runs against).
@@ -545,11 +545,18 @@ def make_eval_hook(n: int = 1000, sampler: str = "edm_heun", steps: int = 30, cf
     at each batch size). `inception_precision`: `InceptionFeatures`' precision on a GPU. `kid_backend`: "torch"
     (`kid_torch`, on the device) or "torch-fidelity" (numpy on the CPU), the same subsets and estimator.
     `test_split` ("test"): at the last step the main evaluation's samples are also scored against every image of this
-    held-out split (`ref_n` of them; None: all), recorded as `test` (a network that reproduces its training images scores better against the
-    training set than against images it never saw)."""
+    held-out split (`ref_n` of them; None: all), recorded as `test` (a network that reproduces its training images scores
+    better against the training set than against images it never saw). `test_from`: with `test_split`, every
+    evaluation from this step on is scored against it as well (a test curve over the late stretch, where a rise of
+    the training-set FID can be told from memorisation); None: the last step only."""
     settings = dict(locals())  # the keywords above, and nothing else yet
     if test_split not in (None, "test"):
         raise ValueError(f"test_split={test_split!r}: valid values: None, 'test'")
+    if test_from is not None and (isinstance(test_from, bool) or not isinstance(test_from, int) or test_from < 0):
+        raise ValueError(f"test_from={test_from!r}: the first step scored against the test split, an integer >= 0, or "
+                         "None (the last step only)")
+    if test_from is not None and test_split is None:
+        raise ValueError(f"test_from={test_from!r} needs test_split='test' (the split the samples are scored against)")
     _check_hook_args(n, seed, noise_seeds, final_variants)
     _check_eval_options(compile_mode, inception_precision, kid_backend, gram_samples)
     return _EvalHook(settings)
@@ -625,8 +632,8 @@ def __call__(self, trainer, step: int) -> dict:
         row.update({k: v.tolist() for k, v in record_gram(trainer, step, self.gram_samples, self.gram_batch).items()})
     if step == trainer.cfg.steps:
         row.update(self.final_extras(trainer))
-        if self.test_split:
-            row["test"] = self.test_score(trainer, u8, res)
+    if self.test_split and (step == trainer.cfg.steps or (self.test_from is not None and step >= self.test_from)):
+        row["test"] = self.test_score(trainer, u8, res)
     return {**row, "seconds": round(time.perf_counter() - t0, 1)}
 
 

@@ -21,16 +21,17 @@ from .weightings import Weighting
 # %% auto #0
 __all__ = ['GPU', 'QUICK', 'PROFILES', 'FIG5_WEIGHTINGS', 'GPU_STEPS', 'GPU_EVAL_AT', 'GPU_EVAL', 'GPU_RUNS_PER_GPU',
            'LONG_STEPS', 'LONG_EVAL_AT', 'GUIDANCE_INTERVAL', 'LONG_VARIANTS', 'LONG_EVAL', 'SPREAD_SEEDS',
-           'SEED_EVAL_AT', 'LONG_RUNS_PER_GPU', 'LONG_WEIGHTINGS', 'LONG_SEED_EVAL_AT', 'LONG_SEED_EVAL', 'VMSE_SEEDS',
-           'HYBRID_PAIR', 'HEADLINE_STEPS', 'HEADLINE_EVAL_AT', 'GAMMAS', 'GAMMA_EVAL_AT', 'GAMMA_FINAL', 'EDM_AXIS',
-           'EDM_EVAL', 'EDM_SEEDS', 'UNET_MODEL', 'UNET_RUNS_PER_GPU', 'UNET_QUICK_KWARGS', 'UNET_SEEDS',
-           'LATER_WEIGHTINGS', 'LATER_GRAM_SAMPLES', 'AE_PLAN', 'LATENT_WEIGHTINGS', 'LATENT_SEEDS', 'PARETO_RANGES',
-           'BEST_STEPS', 'BEST_EVAL_AT', 'BEST_EVAL', 'BEST_WEIGHTING', 'BEST_GUIDANCE', 'GPU_JOB_S', 'JOB_START_S',
-           'BEST_MARGIN', 'BEST_SIZING_FILES', 'PLANS', 'Profile', 'as_profile', 'check_profile', 'ExperimentPaths',
-           'experiment_paths', 'make_plan', 'fig5_base', 'convergence_plan', 'long_protocol', 'long_plan', 'seed_plan',
-           'long_seeded', 'long_seed_plan', 'vmse_plan', 'hybrid_plan', 'headline_plan', 'gamma_plan', 'edm_plan',
-           'edm_seed_plan', 'edm_long_seed_plan', 'unet_plan', 'uncond_plan', 'later_plan', 'autoencoder_plan',
-           'latent_plan', 'pareto_plan', 'best_plan', 'best_sizing', 'get_plan']
+           'SEED_EVAL_AT', 'LONG_RUNS_PER_GPU', 'LONG_WEIGHTINGS', 'LONG_SEED_EVAL_AT', 'LONG_SEED_EVAL',
+           'LONG_TEST_FROM', 'TEST_LAST_STEP_ONLY', 'VMSE_SEEDS', 'HYBRID_PAIR', 'HEADLINE_STEPS', 'HEADLINE_EVAL_AT',
+           'GAMMAS', 'GAMMA_EVAL_AT', 'GAMMA_FINAL', 'EDM_AXIS', 'EDM_EVAL', 'EDM_SEEDS', 'UNET_MODEL',
+           'UNET_RUNS_PER_GPU', 'UNET_QUICK_KWARGS', 'UNET_SEEDS', 'LATER_WEIGHTINGS', 'LATER_GRAM_SAMPLES', 'AE_PLAN',
+           'LATENT_WEIGHTINGS', 'LATENT_SEEDS', 'PARETO_RANGES', 'BEST_STEPS', 'BEST_EVAL_AT', 'BEST_EVAL',
+           'BEST_WEIGHTING', 'BEST_GUIDANCE', 'GPU_JOB_S', 'JOB_START_S', 'BEST_MARGIN', 'BEST_SIZING_FILES', 'PLANS',
+           'Profile', 'as_profile', 'check_profile', 'ExperimentPaths', 'experiment_paths', 'make_plan', 'fig5_base',
+           'convergence_plan', 'long_protocol', 'long_plan', 'seed_plan', 'with_test_curve', 'long_seeded',
+           'long_seed_plan', 'vmse_plan', 'hybrid_plan', 'headline_plan', 'gamma_plan', 'edm_plan', 'edm_seed_plan',
+           'edm_long_seed_plan', 'unet_plan', 'uncond_plan', 'later_plan', 'autoencoder_plan', 'latent_plan',
+           'pareto_plan', 'best_plan', 'best_sizing', 'get_plan']
 
 # %% ../nbs/09_plans.ipynb #7592e260
 @dataclass(frozen=True)
@@ -229,6 +230,18 @@ def seed_plan(profile: str = "gpu", target: str = "x0", seeds=None, weightings=N
 # %% ../nbs/09_plans.ipynb #16de1ac1
 LONG_SEED_EVAL_AT = sorted(LONG_EVAL_AT + [12_000, 18_000, 21_000])
 LONG_SEED_EVAL = dict(LONG_EVAL, noise_seeds=[1], test_split="test")
+LONG_TEST_FROM = 12_000  # the test curve: every evaluation from here on is scored against the test images as well
+TEST_LAST_STEP_ONLY = frozenset(  # the long seed runs committed before the test curve: the test set at the last step
+    [f"fig5long-gpu-eps-{w}-seed{s}" for w in ("snr", "min_snr5") for s in (1, 2)]
+    + [f"fig5long-gpu-v-{w}-seed1" for w in ("snr", "min_snr5")])
+
+
+def with_test_curve(plan: list[dict], profile) -> list[dict]:
+    """`plan`'s runs with a test curve (`test_from`: `LONG_TEST_FROM` on the gpu profile, the first evaluation on
+    quick), but for the committed runs named in `TEST_LAST_STEP_ONLY`, which keep the test score at the last step."""
+    p = as_profile(profile)
+    return [c if c["name"] in TEST_LAST_STEP_ONLY
+            else dict(c, eval=dict(c["eval"], test_from=p.pick(LONG_TEST_FROM, c["eval_at"][0]))) for c in plan]
 
 
 def long_seeded(base: dict, profile, gpu_eval: dict) -> dict:
@@ -242,11 +255,13 @@ def long_seeded(base: dict, profile, gpu_eval: dict) -> dict:
 
 def long_seed_plan(profile: str = "gpu", target: str = "eps", seeds=None, weightings=None) -> list[dict]:
     """The long runs of `target`'s pair (`LONG_WEIGHTINGS[target]`, or `weightings`) with training seeds `seeds`
-    (default `SPREAD_SEEDS`; one for quick), the long protocol with `LONG_SEED_EVAL_AT` and `LONG_SEED_EVAL`."""
+    (default `SPREAD_SEEDS`; one for quick), the long protocol with `LONG_SEED_EVAL_AT` and `LONG_SEED_EVAL`, and a
+    test curve (`with_test_curve`)."""
     p = as_profile(profile)
     pair = _pair(target) if weightings is None else list(weightings)
-    return make_plan(f"fig5long-{p}", long_seeded(fig5_base(p), p, LONG_SEED_EVAL), target=[target], strategy=pair,
+    plan = make_plan(f"fig5long-{p}", long_seeded(fig5_base(p), p, LONG_SEED_EVAL), target=[target], strategy=pair,
                      seed=[(f"seed{s}", {"seed": s}) for s in p.seeds(seeds, SPREAD_SEEDS)])
+    return with_test_curve(plan, p)
 
 # %% ../nbs/09_plans.ipynb #0b6ee81e
 VMSE_SEEDS = (0, 1, 2)
@@ -340,12 +355,14 @@ def edm_seed_plan(profile: str = "gpu", seeds=None) -> list[dict]:
 # %% ../nbs/09_plans.ipynb #19a042b2
 def edm_long_seed_plan(profile: str = "gpu", seeds=None) -> list[dict]:
     """Figure 9's long runs (`edm_plan`: EDM's own weighting and that weight times min(SNR, 5)/SNR) with training seeds
-    `seeds` (default `SPREAD_SEEDS`; one for quick), with the long seed runs' evaluations (`long_seeded`)."""
+    `seeds` (default `SPREAD_SEEDS`; one for quick), with the long seed runs' evaluations (`long_seeded`) and their
+    test curve (`with_test_curve`)."""
     p = as_profile(profile)
     base = long_seeded(dict(fig5_base(p), formulation="edm", target="x0"), p,
                        dict(EDM_EVAL, noise_seeds=[1], test_split="test"))
-    return make_plan(f"fig9long-{p}", base, strategy=EDM_AXIS,
+    plan = make_plan(f"fig9long-{p}", base, strategy=EDM_AXIS,
                      seed=[(f"seed{s}", {"seed": s}) for s in p.seeds(seeds, SPREAD_SEEDS)])
+    return with_test_curve(plan, p)
 
 # %% ../nbs/09_plans.ipynb #u1a00002
 UNET_MODEL = "unet_s"

@@ -18,11 +18,11 @@ from .plans import as_profile
 
 # %% auto #0
 __all__ = ['TARGET_SYMBOLS', 'TARGET_NAMES', 'P_COLUMNS', 'QUICK_NOTE', 'NUMBER', 'CLAIMS', 'BLOCK', 'LINK', 'ELSEWHERE',
-           'TABLE_NAME', 'set_style', 'log_axis', 'save_figure', 'claims_note', 'write_table', 'numbers',
-           'number_value', 'md_table', 'read_md_table', 'table_row', 'Claim', 'claims_block', 'table_block',
-           'generated', 'refresh_markdown', 'stale_numbers', 'unchecked_numbers', 'broken_links', 'readme_problems',
-           'refresh_readmes', 'tables_named', 'reading_cells', 'reading_sources', 'reading_problems', 'table_changes',
-           'moved_quotes']
+           'TABLE_NAME', 'set_style', 'log_axis', 'plot_seed_extras', 'seed_extras_legend', 'save_figure',
+           'claims_note', 'write_table', 'numbers', 'number_value', 'md_table', 'read_md_table', 'table_row', 'Claim',
+           'claims_block', 'table_block', 'generated', 'refresh_markdown', 'stale_numbers', 'unchecked_numbers',
+           'broken_links', 'readme_problems', 'refresh_readmes', 'tables_named', 'reading_cells', 'reading_sources',
+           'reading_problems', 'table_changes', 'moved_quotes']
 
 # %% ../nbs/12_report.ipynb #d31463c6
 TARGET_SYMBOLS = {"x0": "x₀", "eps": "ε", "v": "v"}  # a target in figure titles and labels
@@ -53,6 +53,24 @@ def log_axis(ax, which: str = "y"):
     axis.set_major_locator(LogLocator(base=10, subs=subs))
     axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     axis.set_minor_formatter(NullFormatter())
+
+
+def plot_seed_extras(ax, run, color) -> None:
+    """On `ax`, beside a seed run's training-set FID curve (`run`: a `minsnr.experiment.Run`), what else it measured:
+    the last step's FID with the second sampling-noise seed (□, `fid_seeds`) and its FIDs against the test images (△,
+    `run.test_curve`: the last step, or a dotted curve from the hook's `test_from` on)."""
+    steps, last = run.curve()[0], run.final
+    if (v := (last.get("fid_seeds") or {}).get("1")) is not None:
+        ax.plot([steps[-1]], [v], "s", mfc="none", ms=6, color=color)
+    ts, tf = run.test_curve
+    if ts:
+        ax.plot(ts, tf, "^", ls=":" if len(ts) > 1 else "none", lw=0.9, mfc="none", ms=6, color=color)
+
+
+def seed_extras_legend(ax) -> None:
+    "The legend entries of `plot_seed_extras`' markers, in grey."
+    ax.plot([], [], "s", mfc="none", color="0.4", label="last: noise seed 1")
+    ax.plot([], [], "^", ls=":", mfc="none", color="0.4", label="vs test images (last step, or a dotted curve)")
 
 
 def save_figure(fig, name: str, figures_dir) -> list[Path]:
