@@ -23,15 +23,15 @@ __all__ = ['GPU', 'QUICK', 'PROFILES', 'FIG5_WEIGHTINGS', 'GPU_STEPS', 'GPU_EVAL
            'LONG_STEPS', 'LONG_EVAL_AT', 'GUIDANCE_INTERVAL', 'LONG_VARIANTS', 'LONG_EVAL', 'SPREAD_SEEDS',
            'SEED_EVAL_AT', 'LONG_RUNS_PER_GPU', 'LONG_WEIGHTINGS', 'LONG_SEED_EVAL_AT', 'LONG_SEED_EVAL',
            'LONG_TEST_FROM', 'TEST_LAST_STEP_ONLY', 'VMSE_SEEDS', 'HYBRID_PAIR', 'HEADLINE_STEPS', 'HEADLINE_EVAL_AT',
-           'GAMMAS', 'GAMMA_EVAL_AT', 'GAMMA_FINAL', 'EDM_AXIS', 'EDM_EVAL', 'EDM_SEEDS', 'UNET_MODEL',
-           'UNET_RUNS_PER_GPU', 'UNET_QUICK_KWARGS', 'UNET_SEEDS', 'LATER_WEIGHTINGS', 'LATER_GRAM_SAMPLES', 'AE_PLAN',
-           'LATENT_WEIGHTINGS', 'LATENT_SEEDS', 'PARETO_RANGES', 'BEST_STEPS', 'BEST_EVAL_AT', 'BEST_EVAL',
-           'BEST_WEIGHTING', 'BEST_GUIDANCE', 'GPU_JOB_S', 'JOB_START_S', 'BEST_MARGIN', 'BEST_SIZING_FILES', 'PLANS',
-           'Profile', 'as_profile', 'check_profile', 'ExperimentPaths', 'experiment_paths', 'make_plan', 'fig5_base',
-           'convergence_plan', 'long_protocol', 'long_plan', 'seed_plan', 'with_test_curve', 'long_seeded',
-           'long_seed_plan', 'vmse_plan', 'hybrid_plan', 'headline_plan', 'gamma_plan', 'edm_plan', 'edm_seed_plan',
-           'edm_long_seed_plan', 'unet_plan', 'uncond_plan', 'later_plan', 'autoencoder_plan', 'latent_plan',
-           'pareto_plan', 'best_plan', 'best_sizing', 'get_plan']
+           'HEADLINE_TEST_FROM', 'GAMMAS', 'GAMMA_EVAL_AT', 'GAMMA_FINAL', 'EDM_AXIS', 'EDM_EVAL', 'EDM_SEEDS',
+           'UNET_MODEL', 'UNET_RUNS_PER_GPU', 'UNET_QUICK_KWARGS', 'UNET_SEEDS', 'LATER_WEIGHTINGS',
+           'LATER_GRAM_SAMPLES', 'AE_PLAN', 'LATENT_WEIGHTINGS', 'LATENT_SEEDS', 'PARETO_RANGES', 'BEST_STEPS',
+           'BEST_EVAL_AT', 'BEST_EVAL', 'BEST_WEIGHTING', 'BEST_GUIDANCE', 'GPU_JOB_S', 'JOB_START_S', 'BEST_MARGIN',
+           'BEST_SIZING_FILES', 'PLANS', 'Profile', 'as_profile', 'check_profile', 'ExperimentPaths',
+           'experiment_paths', 'make_plan', 'fig5_base', 'convergence_plan', 'long_protocol', 'long_plan', 'seed_plan',
+           'with_test_curve', 'long_seeded', 'long_seed_plan', 'vmse_plan', 'hybrid_plan', 'headline_plan',
+           'gamma_plan', 'edm_plan', 'edm_seed_plan', 'edm_long_seed_plan', 'unet_plan', 'uncond_plan', 'later_plan',
+           'autoencoder_plan', 'latent_plan', 'pareto_plan', 'best_plan', 'best_sizing', 'get_plan']
 
 # %% ../nbs/09_plans.ipynb #7592e260
 @dataclass(frozen=True)
@@ -298,16 +298,17 @@ def hybrid_plan(profile: str = "gpu", target: str = "eps", seed: int = 1) -> lis
 # %% ../nbs/09_plans.ipynb #1bb45731
 HEADLINE_STEPS = 48_000
 HEADLINE_EVAL_AT = LONG_EVAL_AT + [34_000, 48_000]  # the long protocol's points, then the same log spacing
+HEADLINE_TEST_FROM = 24_000  # the test curve over the doubled stretch: from where the committed runs end
 
 
 def headline_plan(profile: str = "gpu") -> list[dict]:
     """The x0 long pair (`long_plan(profile, "x0")`: constant weighting and Min-SNR-5, seed 0) to `HEADLINE_STEPS`,
-    evaluated at `HEADLINE_EVAL_AT` and at the last step also against the test images; named 'fig5long48k-…'.
-    The quick profile: 40 steps, evaluations at 10, 20 and 40."""
+    evaluated at `HEADLINE_EVAL_AT`, and from `HEADLINE_TEST_FROM` on also against the test images; named
+    'fig5long48k-…'. The quick profile: 40 steps, evaluations at 10, 20 and 40 (the test images from 20 on)."""
     p = as_profile(profile)
     base = long_protocol(fig5_base(p), p, LONG_EVAL, final_variants=LONG_VARIANTS)
     steps, eval_at = p.pick((HEADLINE_STEPS, HEADLINE_EVAL_AT), (40, [10, 20, 40]))
-    base = dict(base, steps=steps, eval_at=eval_at, eval=dict(base["eval"], test_split="test"))
+    base = dict(base, steps=steps, eval_at=eval_at, eval=dict(base["eval"], test_split="test", test_from=p.pick(HEADLINE_TEST_FROM, 20)))
     return make_plan(f"fig5long48k-{p}", base, target=["x0"], strategy=_pair("x0"))
 
 # %% ../nbs/09_plans.ipynb #ea2dfcd7

@@ -67,9 +67,10 @@ def plot_seed_extras(ax, run, color) -> None:
         ax.plot(ts, tf, "^", ls=":" if len(ts) > 1 else "none", lw=0.9, mfc="none", ms=6, color=color)
 
 
-def seed_extras_legend(ax) -> None:
-    "The legend entries of `plot_seed_extras`' markers, in grey."
-    ax.plot([], [], "s", mfc="none", color="0.4", label="last: noise seed 1")
+def seed_extras_legend(ax, noise: bool = True) -> None:
+    "The legend entries of `plot_seed_extras`' markers, in grey (`noise`: the second noise seed's too)."
+    if noise:
+        ax.plot([], [], "s", mfc="none", color="0.4", label="last: noise seed 1")
     ax.plot([], [], "^", ls=":", mfc="none", color="0.4", label="vs test images (last step, or a dotted curve)")
 
 
