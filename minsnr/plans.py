@@ -308,7 +308,8 @@ def headline_plan(profile: str = "gpu") -> list[dict]:
     p = as_profile(profile)
     base = long_protocol(fig5_base(p), p, LONG_EVAL, final_variants=LONG_VARIANTS)
     steps, eval_at = p.pick((HEADLINE_STEPS, HEADLINE_EVAL_AT), (40, [10, 20, 40]))
-    base = dict(base, steps=steps, eval_at=eval_at, eval=dict(base["eval"], test_split="test", test_from=p.pick(HEADLINE_TEST_FROM, 20)))
+    test = dict(test_split="test", test_from=p.pick(HEADLINE_TEST_FROM, 20))
+    base = dict(base, steps=steps, eval_at=eval_at, eval=dict(base["eval"], **test))
     return make_plan(f"fig5long48k-{p}", base, target=["x0"], strategy=_pair("x0"))
 
 # %% ../nbs/09_plans.ipynb #ea2dfcd7
