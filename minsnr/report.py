@@ -19,10 +19,10 @@ from .plans import as_profile
 # %% auto #0
 __all__ = ['TARGET_SYMBOLS', 'TARGET_NAMES', 'P_COLUMNS', 'QUICK_NOTE', 'NUMBER', 'CLAIMS', 'BLOCK', 'LINK', 'ELSEWHERE',
            'TABLE_NAME', 'set_style', 'log_axis', 'plot_seed_extras', 'seed_extras_legend', 'save_figure',
-           'claims_note', 'write_table', 'numbers', 'number_value', 'md_table', 'read_md_table', 'table_row', 'Claim',
-           'claims_block', 'table_block', 'generated', 'refresh_markdown', 'stale_numbers', 'unchecked_numbers',
-           'broken_links', 'readme_problems', 'refresh_readmes', 'tables_named', 'reading_cells', 'reading_sources',
-           'reading_problems', 'table_changes', 'moved_quotes']
+           'claims_note', 'write_table', 'numbers', 'number_value', 'measured', 'shown_values', 'md_table',
+           'read_md_table', 'table_row', 'Claim', 'claims_block', 'table_block', 'generated', 'refresh_markdown',
+           'stale_numbers', 'unchecked_numbers', 'broken_links', 'readme_problems', 'refresh_readmes', 'tables_named',
+           'reading_cells', 'reading_sources', 'reading_problems', 'table_changes', 'moved_quotes']
 
 # %% ../nbs/12_report.ipynb #d31463c6
 TARGET_SYMBOLS = {"x0": "x₀", "eps": "ε", "v": "v"}  # a target in figure titles and labels
@@ -138,6 +138,16 @@ def numbers(text: str) -> list[str]:
 def number_value(s: str) -> float:
     "A number as `numbers` finds it, as a float (2,753 and 2753 are one value; 0.039 and 0.0390 too)."
     return float(s.replace(",", ""))
+
+
+def measured(s: str) -> bool:
+    "Whether a number as `numbers` finds it is a measured value (a decimal point or an exponent), not a count or a step."
+    return bool(re.search(r"[.e]", s))
+
+
+def shown_values(tables) -> set[float]:
+    "The value of every number the Markdown table files `tables` display."
+    return {number_value(x) for t in tables for x in numbers(Path(t).read_text())}
 
 
 def md_table(text: str, where: str = "text") -> tuple[list[str], list[list[str]]]:
@@ -351,11 +361,11 @@ def unchecked_numbers(text: str, root, base=None, doc: str = "the document", tab
         ts = _tables_in(chunk, base, root) if tables is None else tables
         elsewhere = [x for m in ELSEWHERE.finditer(chunk) for x in m.group("numbers").split()]
         prose = _prose(chunk)
-        shown = {number_value(x) for t in ts for x in numbers(t.read_text())}
+        shown = shown_values(ts)
         where = ", ".join(_link(t, root) for t in ts)
         found = numbers(prose)
         for x in found:
-            if re.search(r"[.e]", x) and number_value(x) not in shown and x not in elsewhere:
+            if measured(x) and number_value(x) not in shown and x not in elsewhere:
                 problems.append(f"{doc}: {x} beside {where} is in none of them: «{chunk[:80]}…»" if ts else
                                 f"{doc}: {x} stands beside no table of results/tables/: «{chunk[:80]}…»")
         for x in elsewhere:
@@ -493,10 +503,10 @@ def moved_quotes(root, rev: str = "HEAD", docs=("README.md", "results/README.md"
         for chunk in _chunks(text):
             ts = given if given is not None else _tables_in(chunk, base, root)
             prose = _prose(chunk)
-            shown = {number_value(x) for t in ts for x in numbers(t.read_text())}
+            shown = shown_values(ts)
             for x in dict.fromkeys(numbers(prose)):
                 now = sorted(set().union(*[moved(t).get(x, set()) for t in ts])) if ts else []
-                if re.search(r"[.e]", x) and now:
+                if measured(x) and now:
                     still = "still shown there" if number_value(x) in shown else "no longer shown"
                     out.append(f"{doc}: {x} → {' or '.join(now)} ({still}): «{chunk[:70]}…»")
         return out

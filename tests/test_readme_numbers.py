@@ -9,8 +9,8 @@ Markdown cell opening with **Reading) is held to the same rule against the table
 import re
 from pathlib import Path
 
-from minsnr.report import (BLOCK, CLAIMS, _chunks, _prose, _tables_in, broken_links, numbers, readme_problems, reading_cells,
-                           reading_problems, refresh_markdown, stale_numbers, unchecked_numbers)
+from minsnr.report import (BLOCK, CLAIMS, _chunks, _prose, _tables_in, broken_links, measured, numbers, readme_problems,
+                           reading_cells, reading_problems, refresh_markdown, stale_numbers, unchecked_numbers)
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ("README.md", "results/README.md")
@@ -31,8 +31,7 @@ def test_reading_cells_agree_with_their_tables():
 def test_reading_cells_are_checked():
     """Not vacuous: the experiment notebooks have reading cells, and they quote many measured numbers."""
     cells = [text for nb in sorted((ROOT / "nbs" / "experiments").glob("*.ipynb")) for _, text in reading_cells(nb)]
-    quoted = sum(bool(re.search(r"[.e]", x)) for t in cells
-                 for x in numbers(_prose(t)))
+    quoted = sum(measured(x) for t in cells for x in numbers(_prose(t)))
     assert len(cells) >= 12 and quoted > 300, (len(cells), quoted)
 
 
@@ -63,7 +62,7 @@ def test_many_numbers_are_checked():
         for chunk in _chunks(_text(d)):
             if _tables_in(chunk, (ROOT / d).parent, ROOT):
                 body = _prose(chunk)
-                prose += sum(bool(re.search(r"[.e]", x)) for x in numbers(body))
+                prose += sum(measured(x) for x in numbers(body))
     assert in_blocks > 1000 and prose > 300, (in_blocks, prose)
 
 
