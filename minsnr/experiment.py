@@ -62,6 +62,14 @@ class Run:
         rows = [e for e in self.evals if (e.get("test") or {}).get("fid") is not None]
         return [e["step"] for e in rows], [e["test"]["fid"] for e in rows]
 
+    def test_gap(self) -> list[dict]:
+        """At every evaluation of `test_curve`: the step, the training-set FID, the test FID, `test - train` and
+        `test / train - 1`. Both FIDs score the same samples, so their gap is the two references' own offset plus
+        whatever the network holds of its training images alone: a gap that widens as training goes on is memorisation."""
+        fid = self.fids
+        return [{"step": s, "train": fid[s], "test": t, "test - train": t - fid[s], "test / train - 1": t / fid[s] - 1}
+                for s, t in zip(*self.test_curve) if s in fid]
+
     @property
     def fids(self) -> dict[int, float]:
         "{step: FID} of every evaluation that gave one (a divergence's None left out): `curve('fid')` as a lookup."

@@ -17,12 +17,13 @@ from pathlib import Path
 from .plans import as_profile
 
 # %% auto #0
-__all__ = ['TARGET_SYMBOLS', 'TARGET_NAMES', 'P_COLUMNS', 'QUICK_NOTE', 'NUMBER', 'CLAIMS', 'BLOCK', 'LINK', 'ELSEWHERE',
-           'TABLE_NAME', 'set_style', 'log_axis', 'plot_seed_extras', 'seed_extras_legend', 'save_figure',
-           'claims_note', 'write_table', 'numbers', 'number_value', 'measured', 'shown_values', 'md_table',
-           'read_md_table', 'table_row', 'Claim', 'claims_block', 'table_block', 'generated', 'refresh_markdown',
-           'stale_numbers', 'unchecked_numbers', 'broken_links', 'readme_problems', 'refresh_readmes', 'tables_named',
-           'reading_cells', 'reading_sources', 'reading_problems', 'table_changes', 'moved_quotes']
+__all__ = ['TARGET_SYMBOLS', 'TARGET_NAMES', 'SEED_STYLES', 'TEST_CURVE_STYLE', 'P_COLUMNS', 'QUICK_NOTE', 'NUMBER', 'CLAIMS',
+           'BLOCK', 'LINK', 'ELSEWHERE', 'TABLE_NAME', 'set_style', 'log_axis', 'seed_style', 'plot_seed_extras',
+           'seed_extras_legend', 'save_figure', 'claims_note', 'write_table', 'numbers', 'number_value', 'measured',
+           'shown_values', 'md_table', 'read_md_table', 'table_row', 'Claim', 'claims_block', 'table_block',
+           'generated', 'refresh_markdown', 'stale_numbers', 'unchecked_numbers', 'broken_links', 'readme_problems',
+           'refresh_readmes', 'tables_named', 'reading_cells', 'reading_sources', 'reading_problems', 'table_changes',
+           'moved_quotes']
 
 # %% ../nbs/12_report.ipynb #d31463c6
 TARGET_SYMBOLS = {"x0": "x₀", "eps": "ε", "v": "v"}  # a target in figure titles and labels
@@ -55,23 +56,34 @@ def log_axis(ax, which: str = "y"):
     axis.set_minor_formatter(NullFormatter())
 
 
+SEED_STYLES = {0: "-", 1: "--", 2: ":"}  # training seeds 0, 1, 2: solid, dashed, dotted
+TEST_CURVE_STYLE = "-."  # the test images' curve, `plot_seed_extras`
+
+
+def seed_style(seed: int):
+    """The line style of training seed `seed` in every seed figure: `SEED_STYLES`, then dash-dot-dot for any later
+    seed, never the test curve's dash-dot."""
+    return SEED_STYLES.get(seed, (0, (4, 1, 1, 1, 1, 1)))
+
+
 def plot_seed_extras(ax, run, color) -> None:
     """On `ax`, beside a seed run's training-set FID curve (`run`: a `minsnr.experiment.Run`), what else it measured:
     the last step's FID with the second sampling-noise seed (□, `fid_seeds`) and its FIDs against the test images (△,
-    `run.test_curve`: the last step, or a dotted curve from the hook's `test_from` on)."""
+    `run.test_curve`: the last step, or a thin `TEST_CURVE_STYLE` curve from the hook's `test_from` on, a style no seed's
+    line has, `seed_style`, so the test curve never reads as another seed)."""
     steps, last = run.curve()[0], run.final
     if (v := (last.get("fid_seeds") or {}).get("1")) is not None:
         ax.plot([steps[-1]], [v], "s", mfc="none", ms=6, color=color)
     ts, tf = run.test_curve
     if ts:
-        ax.plot(ts, tf, "^", ls=":" if len(ts) > 1 else "none", lw=0.9, mfc="none", ms=6, color=color)
+        ax.plot(ts, tf, "^", ls=TEST_CURVE_STYLE if len(ts) > 1 else "none", lw=0.7, alpha=0.8, mfc="none", ms=6, color=color)
 
 
 def seed_extras_legend(ax, noise: bool = True) -> None:
     "The legend entries of `plot_seed_extras`' markers, in grey (`noise`: the second noise seed's too)."
     if noise:
         ax.plot([], [], "s", mfc="none", color="0.4", label="last: noise seed 1")
-    ax.plot([], [], "^", ls=":", mfc="none", color="0.4", label="vs test images (last step, or a dotted curve)")
+    ax.plot([], [], "^", ls=TEST_CURVE_STYLE, lw=0.7, mfc="none", color="0.4", label="vs test images (last step, or a dash-dot curve)")
 
 
 def save_figure(fig, name: str, figures_dir) -> list[Path]:
