@@ -22,11 +22,11 @@ from .weightings import Weighting
 __all__ = ['GPU', 'QUICK', 'PROFILES', 'FIG5_WEIGHTINGS', 'GPU_STEPS', 'GPU_EVAL_AT', 'GPU_EVAL', 'GPU_RUNS_PER_GPU',
            'LONG_STEPS', 'LONG_EVAL_AT', 'GUIDANCE_INTERVAL', 'LONG_VARIANTS', 'LONG_EVAL', 'SPREAD_SEEDS',
            'SEED_EVAL_AT', 'LONG_RUNS_PER_GPU', 'LONG_WEIGHTINGS', 'LONG_SEED_EVAL_AT', 'LONG_SEED_EVAL',
-           'LONG_TEST_FROM', 'TEST_LAST_STEP_ONLY', 'VMSE_SEEDS', 'HYBRID_PAIR', 'HEADLINE_STEPS', 'HEADLINE_EVAL_AT',
-           'HEADLINE_TEST_FROM', 'GAMMAS', 'GAMMA_EVAL_AT', 'GAMMA_FINAL', 'EDM_AXIS', 'EDM_EVAL', 'EDM_SEEDS',
-           'UNET_MODEL', 'UNET_RUNS_PER_GPU', 'UNET_QUICK_KWARGS', 'UNET_SEEDS', 'LATER_WEIGHTINGS',
-           'LATER_GRAM_SAMPLES', 'AE_PLAN', 'LATENT_WEIGHTINGS', 'LATENT_SEEDS', 'PARETO_RANGES', 'BEST_STEPS',
-           'BEST_EVAL_AT', 'BEST_EVAL', 'BEST_WEIGHTING', 'BEST_GUIDANCE', 'GPU_JOB_S', 'JOB_START_S', 'BEST_MARGIN',
+           'LONG_TEST_FROM', 'TEST_LAST_STEP_ONLY', 'VMSE_SEEDS', 'HYBRID_PAIR', 'GPU_JOB_S', 'JOB_START_S',
+           'HEADLINE_STEPS', 'HEADLINE_EVAL_AT', 'HEADLINE_TEST_FROM', 'HEADLINE_SIZING_RUN', 'GAMMAS', 'GAMMA_EVAL_AT',
+           'GAMMA_FINAL', 'EDM_AXIS', 'EDM_EVAL', 'EDM_SEEDS', 'UNET_MODEL', 'UNET_RUNS_PER_GPU', 'UNET_QUICK_KWARGS',
+           'UNET_SEEDS', 'LATER_WEIGHTINGS', 'LATER_GRAM_SAMPLES', 'AE_PLAN', 'LATENT_WEIGHTINGS', 'LATENT_SEEDS',
+           'PARETO_RANGES', 'BEST_STEPS', 'BEST_EVAL_AT', 'BEST_EVAL', 'BEST_WEIGHTING', 'BEST_GUIDANCE', 'BEST_MARGIN',
            'BEST_SIZING_FILES', 'PLANS', 'Profile', 'as_profile', 'check_profile', 'ExperimentPaths',
            'experiment_paths', 'make_plan', 'fig5_base', 'convergence_plan', 'long_protocol', 'long_plan', 'seed_plan',
            'with_test_curve', 'long_seeded', 'long_seed_plan', 'vmse_plan', 'hybrid_plan', 'headline_plan',
@@ -296,19 +296,22 @@ def hybrid_plan(profile: str = "gpu", target: str = "eps", seed: int = 1) -> lis
     return [dict(c, eval_at=[], name=f"{c['name']}-net") for c in long_seed_plan(profile, target, [seed])]
 
 # %% ../nbs/09_plans.ipynb #1bb45731
+GPU_JOB_S, JOB_START_S = 1800, 250  # one GPU job's machine time; its start, transfers and setup (at most)
 HEADLINE_STEPS = 48_000
-HEADLINE_EVAL_AT = LONG_EVAL_AT + [34_000, 48_000]  # the long protocol's points, then the same log spacing
+HEADLINE_EVAL_AT = LONG_EVAL_AT + [30_000, 36_000, 42_000, 48_000]  # the long protocol's points, then every 6,000
 HEADLINE_TEST_FROM = 24_000  # the test curve over the doubled stretch: from where the committed runs end
+HEADLINE_SIZING_RUN = "results/runs/fig5long-gpu-v-snr-seed2"  # the same network and evaluation, alone on an H100
 
 
 def headline_plan(profile: str = "gpu") -> list[dict]:
     """The x0 long pair (`long_plan(profile, "x0")`: constant weighting and Min-SNR-5, seed 0) to `HEADLINE_STEPS`,
-    evaluated at `HEADLINE_EVAL_AT`, and from `HEADLINE_TEST_FROM` on also against the test images; named
-    'fig5long48k-…'. The quick profile: 40 steps, evaluations at 10, 20 and 40 (the test images from 20 on)."""
+    evaluated at `HEADLINE_EVAL_AT`, and from `HEADLINE_TEST_FROM` on also against the test images, without the
+    guided variants at the last step; named 'fig5long48k-…'. The quick profile: 40 steps, evaluations at 10, 20 and
+    40 (the test images from 20 on)."""
     p = as_profile(profile)
     base = long_protocol(fig5_base(p), p, LONG_EVAL, final_variants=LONG_VARIANTS)
     steps, eval_at = p.pick((HEADLINE_STEPS, HEADLINE_EVAL_AT), (40, [10, 20, 40]))
-    test = dict(test_split="test", test_from=p.pick(HEADLINE_TEST_FROM, 20))
+    test = dict(test_split="test", test_from=p.pick(HEADLINE_TEST_FROM, 20), final_variants=[])
     base = dict(base, steps=steps, eval_at=eval_at, eval=dict(base["eval"], **test))
     return make_plan(f"fig5long48k-{p}", base, target=["x0"], strategy=_pair("x0"))
 
@@ -506,7 +509,7 @@ BEST_EVAL_AT = [BEST_STEPS // 8, BEST_STEPS // 4, BEST_STEPS // 2, BEST_STEPS]
 BEST_EVAL = dict(LONG_EVAL, final_variants=[], test_split="test")  # guidance: the sweep at the end, not variants
 BEST_WEIGHTING = Weighting("min_snr", 5.0)
 BEST_GUIDANCE = dict(scales=(1.0, 1.25, 1.5, 2.0), intervals=(None, GUIDANCE_INTERVAL), n_small=5000)
-GPU_JOB_S, JOB_START_S, BEST_MARGIN = 1800, 250, 0.15  # one job's machine time; start and transfers (at most)
+BEST_MARGIN = 0.15  # on the size estimate, against one job's time after its start (`GPU_JOB_S` - `JOB_START_S`)
 BEST_SIZING_FILES = {  # what the sizing reads: runs alone on their GPU at the end of their lives, and benchmarks
     "unet": "results/runs/table3-gpu-unets-x0-min_snr5", "vit_h200": "results/runs/table3-gpu-vits2-x0-min_snr5",
     "h100": "results/benchmarks/2026-12-06-h100-eval-speed/evalspeed.json",
