@@ -9,12 +9,13 @@ import functools
 import itertools
 import json
 import os
+import statistics
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from .basics import repo_root
-from .runfiles import read_jsonl
+from .runfiles import read_json, read_jsonl
 from .trainer import TrainConfig
 from .weightings import Weighting
 
@@ -29,9 +30,9 @@ __all__ = ['GPU', 'QUICK', 'PROFILES', 'FIG5_WEIGHTINGS', 'GPU_STEPS', 'GPU_EVAL
            'PARETO_RANGES', 'BEST_STEPS', 'BEST_EVAL_AT', 'BEST_EVAL', 'BEST_WEIGHTING', 'BEST_GUIDANCE', 'BEST_MARGIN',
            'BEST_SIZING_FILES', 'PLANS', 'Profile', 'as_profile', 'check_profile', 'ExperimentPaths',
            'experiment_paths', 'make_plan', 'fig5_base', 'convergence_plan', 'long_protocol', 'long_plan', 'seed_plan',
-           'with_test_curve', 'long_seeded', 'long_seed_plan', 'vmse_plan', 'hybrid_plan', 'headline_plan',
-           'gamma_plan', 'edm_plan', 'edm_seed_plan', 'edm_long_seed_plan', 'unet_plan', 'uncond_plan', 'later_plan',
-           'autoencoder_plan', 'latent_plan', 'pareto_plan', 'best_plan', 'best_sizing', 'get_plan']
+           'with_test_curve', 'long_seeded', 'long_seed_plan', 'vmse_plan', 'hybrid_plan', 'run_timing',
+           'headline_plan', 'gamma_plan', 'edm_plan', 'edm_seed_plan', 'edm_long_seed_plan', 'unet_plan', 'uncond_plan',
+           'later_plan', 'autoencoder_plan', 'latent_plan', 'pareto_plan', 'best_plan', 'best_sizing', 'get_plan']
 
 # %% ../nbs/09_plans.ipynb #7592e260
 @dataclass(frozen=True)
@@ -301,6 +302,23 @@ HEADLINE_STEPS = 48_000
 HEADLINE_EVAL_AT = LONG_EVAL_AT + [30_000, 36_000, 42_000, 48_000]  # the long protocol's points, then every 6,000
 HEADLINE_TEST_FROM = 24_000  # the test curve over the doubled stretch: from where the committed runs end
 HEADLINE_SIZING_RUN = "results/runs/fig5long-gpu-v-snr-seed2"  # the same network and evaluation, alone on an H100
+
+
+def run_timing(run_dir) -> dict:
+    """How a finished run spent its time, to price a plan of the same network and evaluation by: `step_s`, seconds per
+    training iteration with its evaluations taken out; `first_s`, its first evaluation (with the compilations and the
+    reference's features); `eval_s` and `test_eval_s`, the median of its other evaluations but the last, without and
+    with the test images' score (None where it has none such); and the `device` and `processes` it ran on."""
+    d = Path(run_dir)
+    prov, evs = read_json(d / "provenance.json"), read_jsonl(d / "evals.jsonl")
+    if not prov or prov.get("status") != "finished" or len(evs) < 3:
+        raise ValueError(f"run_timing: {d} holds no finished run with three evaluations or more (provenance.json says "
+                         f"{(prov or {}).get('status')!r}, {len(evs)} evaluations); valid: a finished run's folder")
+    median = lambda xs: statistics.median(xs) if xs else None
+    return {"step_s": (prov["wall_time_s"] - sum(e["seconds"] for e in evs)) / prov["steps_done"],
+            "first_s": evs[0]["seconds"], "eval_s": median([e["seconds"] for e in evs[1:-1] if "test" not in e]),
+            "test_eval_s": median([e["seconds"] for e in evs[1:-1] if "test" in e]),
+            "device": prov.get("device"), "processes": prov.get("processes")}
 
 
 def headline_plan(profile: str = "gpu") -> list[dict]:
