@@ -71,6 +71,16 @@ class Run:
                 for s, t in zip(*self.test_curve) if s in fid]
 
     @property
+    def last_scores(self) -> dict:
+        """The last evaluation's other scores of the same network, as the seed tables show them: `noise seed 1` (its
+        FID with the second sampling-noise seed), `vs test images` (against the test images) and `test - train, last`
+        (that minus its training-set FID, `test_gap`); None where the run did not measure it."""
+        last = self.final or {}
+        gap = next((g for g in self.test_gap() if g["step"] == last.get("step")), {})
+        return {"noise seed 1": (last.get("fid_seeds") or {}).get("1"), "vs test images": (last.get("test") or {}).get("fid"),
+                "test - train, last": gap.get("test - train")}
+
+    @property
     def fids(self) -> dict[int, float]:
         "{step: FID} of every evaluation that gave one (a divergence's None left out): `curve('fid')` as a lookup."
         return dict(zip(*self.curve("fid")))
