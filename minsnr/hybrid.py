@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,11 +23,12 @@ from .runfiles import read_jsonl
 from .runs import config_differences, sweep
 from .sampler import SwitchedNet, clamp_boundary
 from .schedules import make_schedule
+from .stats import t_crit
 from .trainer import export_network, model_from_state, read_network
 
 # %% auto #0
-__all__ = ['LAST_STEP_ONLY', 'WEIGHTING_KEYS', 'Subject', 'every_step_eval', 'evaluate_network', 'hybrid_scores', 'hybrid_job',
-           'guidance_sweep']
+__all__ = ['LAST_STEP_ONLY', 'WEIGHTING_KEYS', 'Subject', 'every_step_eval', 'evaluate_network', 'hybrid_scores', 'hybrid_shares',
+           'hybrid_job', 'guidance_sweep']
 
 # %% ../nbs/10e_hybrid.ipynb #55b5bacf
 @dataclass
@@ -108,6 +110,36 @@ def hybrid_scores(net_files, gamma: float = 5.0, device="cpu", out=None, runs_di
     if out:
         write_atomic(out, lambda f: f.write(json.dumps(record, indent=1).encode()))
     return record
+
+# %% ../nbs/10e_hybrid.ipynb #7e3629dc
+def hybrid_shares(record: dict, sigma: float, df: float, level: float = 0.95) -> list[dict]:
+    """Each hybrid of a `hybrid_scores` record placed between its two networks alone: its `low_share` s (0: it scores
+    like the network above the switch, 1: like the one below, on log FID), s's first-order standard error from the
+    sampling σ of one log FID (`sigma`, on `df` degrees of freedom), the `level` t interval, and which noise range
+    `decides` (the interval above ½: the low-noise steps; below ½: the high-noise steps; else undetermined)."""
+    if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or not (math.isfinite(sigma) and sigma >= 0):
+        raise ValueError(f"hybrid_shares: sigma={sigma!r}; valid: a finite number >= 0 (the sampling σ of one log FID)")
+    q = t_crit(df, 1 - level)
+    alone = {r["high"]: r["fid"] for r in record["rows"] if r["high"] == r["low"]}
+    hybrids = [r for r in record["rows"] if r["high"] != r["low"]]
+    if not hybrids or any(n not in alone for r in hybrids for n in (r["high"], r["low"])):
+        raise ValueError(f"hybrid_shares: the record needs hybrids and each of their networks alone; it has rows "
+                         f"{[(r['high'], r['low']) for r in record['rows']]}")
+    out = []
+    for r in hybrids:
+        hi, lo, h = (math.log(x) for x in (alone[r["high"]], alone[r["low"]], r["fid"]))
+        row = {"high": r["high"], "low": r["low"], "fid": r["fid"], "high_fid": alone[r["high"]],
+               "low_fid": alone[r["low"]], "log_gap": lo - hi}
+        if lo == hi:
+            out.append(row | {"low_share": None, "se": None, "ci_low": None, "ci_high": None,
+                              "decides": "undetermined: the networks score alike"})
+            continue
+        s = (h - hi) / (lo - hi)
+        se = sigma * math.sqrt(1 + s * s + (1 - s) ** 2) / abs(lo - hi)
+        ci = (s - q * se, s + q * se)
+        decides = "low-noise steps" if ci[0] > 0.5 else "high-noise steps" if ci[1] < 0.5 else "undetermined"
+        out.append(row | {"low_share": s, "se": se, "ci_low": ci[0], "ci_high": ci[1], "decides": decides})
+    return out
 
 # %% ../nbs/10e_hybrid.ipynb #c1b1ad2e
 def _committed_runs(plan: list[dict], committed_runs) -> list[str]:

@@ -205,7 +205,7 @@ def long_protocol(base: dict, profile: str, gpu_eval: dict, **quick_eval) -> dic
     p = as_profile(profile)
     if p.full:
         return dict(base, steps=LONG_STEPS, ema_decay=0.9999, ckpt_every=2000, eval_at=LONG_EVAL_AT, eval=gpu_eval)
-    return dict(base, steps=20, eval_at=[10, 20], eval=dict(base["eval"], noise_seeds=[], **quick_eval))
+    return dict(base, steps=20, eval_at=[10, 20], eval=base["eval"] | {"noise_seeds": []} | quick_eval)
 
 
 def long_plan(profile: str = "gpu", target: str = "x0", weightings=None) -> list[dict]:
@@ -247,10 +247,11 @@ def with_test_curve(plan: list[dict], profile) -> list[dict]:
 
 def long_seeded(base: dict, profile, gpu_eval: dict) -> dict:
     """`base` with the long protocol of the seed replicates: `gpu_eval` at `LONG_SEED_EVAL_AT` on the gpu profile;
-    quick: its two evaluations, with the test-set score and no guided variants. Figure 5's and Figure 9's seed plans
+    quick: its two evaluations, with the test-set score, a second sampling-noise seed at the last (as on the gpu
+    profile: the hybrids' sampling σ is measured from it) and no guided variants. Figure 5's and Figure 9's seed plans
     both build on it."""
     p = as_profile(profile)
-    base = long_protocol(base, p, gpu_eval, test_split="test")
+    base = long_protocol(base, p, gpu_eval, test_split="test", noise_seeds=[1])
     return dict(base, eval_at=p.pick(LONG_SEED_EVAL_AT, base["eval_at"]))
 
 
