@@ -27,8 +27,8 @@ from .stats import t_crit
 from .trainer import export_network, model_from_state, read_network
 
 # %% auto #0
-__all__ = ['LAST_STEP_ONLY', 'WEIGHTING_KEYS', 'Subject', 'every_step_eval', 'evaluate_network', 'hybrid_scores', 'hybrid_shares',
-           'hybrid_job', 'guidance_sweep']
+__all__ = ['LAST_STEP_ONLY', 'WEIGHTING_KEYS', 'Subject', 'every_step_eval', 'evaluate_network', 'hybrid_scores', 'share_se',
+           'hybrid_shares', 'hybrid_job', 'guidance_sweep']
 
 # %% ../nbs/10e_hybrid.ipynb #55b5bacf
 @dataclass
@@ -112,6 +112,12 @@ def hybrid_scores(net_files, gamma: float = 5.0, device="cpu", out=None, runs_di
     return record
 
 # %% ../nbs/10e_hybrid.ipynb #7e3629dc
+def share_se(share: float, log_gap: float, sigma: float) -> float:
+    """The first-order standard error of a low-noise share `share` between two networks `log_gap` apart in log FID
+    (below minus above), each of the three log FIDs with independent sampling noise of σ = `sigma` (inf at no gap)."""
+    return sigma * math.sqrt(1 + share * share + (1 - share) ** 2) / abs(log_gap) if log_gap else math.inf
+
+
 def hybrid_shares(record: dict, sigma: float, df: float, level: float = 0.95) -> list[dict]:
     """Each hybrid of a `hybrid_scores` record placed between its two networks alone: its `low_share` s (0: it scores
     like the network above the switch, 1: like the one below, on log FID), s's first-order standard error from the
@@ -135,7 +141,7 @@ def hybrid_shares(record: dict, sigma: float, df: float, level: float = 0.95) ->
                               "decides": "undetermined: the networks score alike"})
             continue
         s = (h - hi) / (lo - hi)
-        se = sigma * math.sqrt(1 + s * s + (1 - s) ** 2) / abs(lo - hi)
+        se = share_se(s, lo - hi, sigma)
         ci = (s - q * se, s + q * se)
         decides = "low-noise steps" if ci[0] > 0.5 else "high-noise steps" if ci[1] < 0.5 else "undetermined"
         out.append(row | {"low_share": s, "se": se, "ci_low": ci[0], "ci_high": ci[1], "decides": decides})
