@@ -75,12 +75,13 @@ def _run_fid(runs_dir, name: str, step: int):
 
 
 def hybrid_scores(net_files, gamma: float = 5.0, device="cpu", out=None, runs_dir=None, run_names=None,
-                  **evaluation) -> dict:
+                  extra: dict | None = None, **evaluation) -> dict:
     """FID/KID of two networks alone and of the two hybrids (one network for t ≥ `clamp_boundary(schedule, gamma)`,
     the other below), each with the runs' evaluation (`evaluate_network`; `evaluation` replaces settings).
     `net_files`: the two network files; `runs_dir`: where their run folders are, to record each run's own FID beside
     the one measured again; `run_names`: the names of those two runs there (default: each network's own run name);
-    `out`: a JSON file to write the record to."""
+    `out`: a JSON file for the record, written again after every score (`"complete": false` until the fourth, so a
+    job stopped while scoring keeps the scores it made); `extra`: keys added to the record."""
     if len(net_files) != 2:
         raise ValueError(f"hybrid_scores takes two network files, got {len(net_files)}")
     if run_names is not None and (not isinstance(run_names, (list, tuple)) or len(run_names) != 2
@@ -97,18 +98,19 @@ def hybrid_scores(net_files, gamma: float = 5.0, device="cpu", out=None, runs_di
     shape, classes = states[0]["data_shape"], states[0]["num_classes"]
     named = {ca.name: a, cb.name: b}
     run_of = dict(zip((ca.name, cb.name), run_names or (ca.name, cb.name)))
-    rows = []
-    for high, low in ((ca.name, ca.name), (cb.name, cb.name), (ca.name, cb.name), (cb.name, ca.name)):
+    record = {"gamma": gamma, "t_switch": t_s, "step": sa, "networks": [str(Path(f).name) for f in net_files],
+              "evaluation": every_step_eval(ca) | evaluation, "rows": [], "complete": False,
+              "provenance": provenance(), **(extra or {})}
+    order = ((ca.name, ca.name), (cb.name, cb.name), (ca.name, cb.name), (cb.name, ca.name))
+    for k, (high, low) in enumerate(order):
         net = named[high] if high == low else SwitchedNet(named[high], named[low], t_s)
         row = {"high": high, "low": low, **evaluate_network(net, ca, shape, classes, device, **evaluation)}
         if high == low:
             row["run_name"], row["run_fid"] = run_of[high], _run_fid(runs_dir, run_of[high], sa)
-        rows.append(row)
-    record = {"gamma": gamma, "t_switch": t_s, "step": sa, "networks": [str(Path(f).name) for f in net_files],
-              "evaluation": every_step_eval(ca) | evaluation, "rows": rows,
-              "provenance": provenance()}
-    if out:
-        write_atomic(out, lambda f: f.write(json.dumps(record, indent=1).encode()))
+        record["rows"].append(row)
+        record["complete"] = k == len(order) - 1
+        if out:
+            write_atomic(out, lambda f: f.write(json.dumps(record, indent=1).encode()))
     return record
 
 # %% ../nbs/10e_hybrid.ipynb #7e3629dc
@@ -125,6 +127,9 @@ def hybrid_shares(record: dict, sigma: float, df: float, level: float = 0.95) ->
     `decides` (the interval above ½: the low-noise steps; below ½: the high-noise steps; else undetermined)."""
     if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or not (math.isfinite(sigma) and sigma >= 0):
         raise ValueError(f"hybrid_shares: sigma={sigma!r}; valid: a finite number >= 0 (the sampling σ of one log FID)")
+    if record.get("complete") is False:
+        raise ValueError(f"hybrid_shares: the record is incomplete ({len(record['rows'])} of 4 scores: its job stopped "
+                         "while scoring); score the networks again (`hybrid_scores`)")
     q = t_crit(df, 1 - level)
     alone = {r["high"]: r["fid"] for r in record["rows"] if r["high"] == r["low"]}
     hybrids = [r for r in record["rows"] if r["high"] != r["low"]]
@@ -197,10 +202,8 @@ def hybrid_job(profile, target, seed, work_dir, committed_runs, out=None, device
         raise RuntimeError(f"hybrid_job: {bad}: a hybrid needs both networks trained to the end")
     nets = [export_network(work_dir / "runs" / c["name"], work_dir / "nets" / f"{c['name']}.pt") for c in plan]
     print(f"hybrid_job: trained in {time.perf_counter() - t0:.0f} s; scoring the hybrids on {device}", flush=True)
-    record = hybrid_scores(nets, gamma, device, runs_dir=committed_runs, run_names=names)
-    record["retrained"] = True
-    if out:
-        write_atomic(out, lambda f: f.write(json.dumps(record, indent=1).encode()))
+    record = hybrid_scores(nets, gamma, device, out=out, runs_dir=committed_runs, run_names=names,
+                           extra={"retrained": True})
     print(f"hybrid_job: done in {time.perf_counter() - t0:.0f} s" + (f"; the record is {out}" if out else ""), flush=True)
     return record
 
