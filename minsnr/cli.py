@@ -273,16 +273,33 @@ def _cmd_hybrid(args) -> int:
     out = args.out or f"results/analysis/hybrid_{args.target}_seed{args.seed}_{args.profile}.json"
     _can_write("--out", out)
     import tempfile
-    from minsnr.hybrid import hybrid_job
+    from minsnr.hybrid import hybrid_job, hybrid_shares, sampling_sigma
+    from minsnr.plans import LONG_WEIGHTINGS, long_seed_plan
     work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="minsnr-hybrid-"))
     rec = hybrid_job(args.profile, args.target, args.seed, work, args.runs_dir, out=out, device=_device(args.device),
                      gamma=args.gamma, progress=not args.quiet)
     rows = [{k: r.get(k) for k in ("high", "low", "fid", "kid_mean", "run_name", "run_fid")} for r in rec["rows"]]
+    # each hybrid's low-noise share needs the sampling σ: the long seed runs in --runs-dir that scored a second noise seed
+    seed_runs = [Path(args.runs_dir) / c["name"] for t in LONG_WEIGHTINGS for c in long_seed_plan(args.profile, t)]
+    seed_runs = [d for d in seed_runs if (d / "config.json").is_file()]
+    try:
+        sigma, df, n_pairs = sampling_sigma(seed_runs)
+    except ValueError as why:
+        shares, sampling = None, {"error": str(why)}
+    else:
+        shares, sampling = hybrid_shares(rec, sigma, df), {"sigma": sigma, "df": df, "runs": n_pairs}
     if not args.quiet:
         for r in rows:
             beside = f"  (its committed run: {r['run_fid']:.4g})" if r["run_fid"] is not None else ""
             print(f"t >= {rec['t_switch']}: {r['high']}, below: {r['low']}: FID {r['fid']:.4g}{beside}")
-    print(json.dumps({"out": out, "work": str(work), "t_switch": rec["t_switch"], "step": rec["step"], "rows": rows}))
+        for s in shares or []:
+            share = "none (the networks score alike)" if s["low_share"] is None else \
+                f"{s['low_share']:.3g} (95% CI {s['ci_low']:.3g} to {s['ci_high']:.3g})"
+            print(f"low-noise share of {s['high']} above, {s['low']} below: {share}: {s['decides']}")
+        if shares is None:
+            print(f"no low-noise shares: {sampling['error']}")
+    print(json.dumps({"out": out, "work": str(work), "t_switch": rec["t_switch"], "step": rec["step"], "rows": rows,
+                      "sampling": sampling, "shares": shares}))
     return 0
 
 # %% ../nbs/14_cli.ipynb #7e1a0502

@@ -16,6 +16,7 @@ import torch
 
 from .basics import write_atomic
 from .config import TrainConfig
+from .experiment import Run
 from .metrics import eval_hook_from_config
 from .plans import GUIDANCE_INTERVAL, hybrid_plan
 from .provenance import provenance
@@ -23,12 +24,12 @@ from .runfiles import read_jsonl
 from .runs import config_differences, sweep
 from .sampler import SwitchedNet, clamp_boundary
 from .schedules import make_schedule
-from .stats import t_crit
+from .stats import log_fids, pooled_sigma, t_crit
 from .trainer import export_network, model_from_state, read_network
 
 # %% auto #0
-__all__ = ['LAST_STEP_ONLY', 'WEIGHTING_KEYS', 'Subject', 'every_step_eval', 'evaluate_network', 'hybrid_scores', 'share_se',
-           'hybrid_shares', 'hybrid_job', 'guidance_sweep']
+__all__ = ['LAST_STEP_ONLY', 'WEIGHTING_KEYS', 'Subject', 'every_step_eval', 'evaluate_network', 'hybrid_scores',
+           'sampling_sigma', 'share_se', 'hybrid_shares', 'hybrid_job', 'guidance_sweep']
 
 # %% ../nbs/10e_hybrid.ipynb #55b5bacf
 @dataclass
@@ -114,6 +115,20 @@ def hybrid_scores(net_files, gamma: float = 5.0, device="cpu", out=None, runs_di
     return record
 
 # %% ../nbs/10e_hybrid.ipynb #7e3629dc
+def sampling_sigma(runs) -> tuple[float, int, int]:
+    """(σ, df, pairs): the σ of one log FID from the sampling noise alone, pooled over the `runs` (`Run`s or run
+    folders) whose last evaluation was scored again with a second sampling-noise seed (`Run.last_scores`): each pair's
+    log ratio has variance 2σ², one degree of freedom a pair. Runs without that pair are left out."""
+    runs = [r if isinstance(r, Run) else Run.read(r) for r in runs]
+    pairs = [(r.final["fid"], r.last_scores["noise seed 1"]) for r in runs
+             if r.final and r.final.get("fid") is not None and r.last_scores["noise seed 1"] is not None]
+    if not pairs:
+        raise ValueError(f"sampling_sigma: none of the {len(runs)} runs scored its last evaluation with a second "
+                         "sampling-noise seed (`noise_seeds` in its evaluation, as the long seed runs do)")
+    sigma, df = pooled_sigma([log_fids(p) for p in pairs])
+    return sigma, df, len(pairs)
+
+
 def share_se(share: float, log_gap: float, sigma: float) -> float:
     """The first-order standard error of a low-noise share `share` between two networks `log_gap` apart in log FID
     (below minus above), each of the three log FIDs with independent sampling noise of σ = `sigma` (inf at no gap)."""
