@@ -100,8 +100,10 @@ def hybrid_scores(net_files, gamma: float = 5.0, device="cpu", out=None, runs_di
     named = {ca.name: a, cb.name: b}
     run_of = dict(zip((ca.name, cb.name), run_names or (ca.name, cb.name)))
     record = {"gamma": gamma, "t_switch": t_s, "step": sa, "networks": [str(Path(f).name) for f in net_files],
-              "evaluation": every_step_eval(ca) | evaluation, "rows": [], "complete": False,
-              "provenance": provenance(), **(extra or {})}
+              "evaluation": every_step_eval(ca) | evaluation, "rows": [], "complete": False, "provenance": provenance()}
+    if clash := sorted(set(extra or {}) & set(record)):
+        raise ValueError(f"hybrid_scores: extra={extra!r} would replace the record's own {clash}; valid: other keys")
+    record |= extra or {}
     order = ((ca.name, ca.name), (cb.name, cb.name), (ca.name, cb.name), (cb.name, ca.name))
     for k, (high, low) in enumerate(order):
         net = named[high] if high == low else SwitchedNet(named[high], named[low], t_s)
