@@ -82,7 +82,8 @@ def hybrid_scores(net_files, gamma: float = 5.0, device="cpu", out=None, runs_di
     `net_files`: the two network files; `runs_dir`: where their run folders are, to record each run's own FID beside
     the one measured again; `run_names`: the names of those two runs there (default: each network's own run name);
     `out`: a JSON file for the record, written again after every score (`"complete": false` until the fourth, so a
-    job stopped while scoring keeps the scores it made); `extra`: keys added to the record."""
+    job stopped while scoring keeps the scores it made: the two hybrids come first, since only such a job scores them,
+    while each network alone has its run's own FID); `extra`: keys added to the record."""
     if len(net_files) != 2:
         raise ValueError(f"hybrid_scores takes two network files, got {len(net_files)}")
     if run_names is not None and (not isinstance(run_names, (list, tuple)) or len(run_names) != 2
@@ -104,7 +105,7 @@ def hybrid_scores(net_files, gamma: float = 5.0, device="cpu", out=None, runs_di
     if clash := sorted(set(extra or {}) & set(record)):
         raise ValueError(f"hybrid_scores: extra={extra!r} would replace the record's own {clash}; valid: other keys")
     record |= extra or {}
-    order = ((ca.name, ca.name), (cb.name, cb.name), (ca.name, cb.name), (cb.name, ca.name))
+    order = ((ca.name, cb.name), (cb.name, ca.name), (ca.name, ca.name), (cb.name, cb.name))  # the hybrids first
     for k, (high, low) in enumerate(order):
         net = named[high] if high == low else SwitchedNet(named[high], named[low], t_s)
         row = {"high": high, "low": low, **evaluate_network(net, ca, shape, classes, device, **evaluation)}
