@@ -100,8 +100,10 @@ def hybrid_scores(net_files, gamma: float = 5.0, device="cpu", out=None, runs_di
     shape, classes = states[0]["data_shape"], states[0]["num_classes"]
     named = {ca.name: a, cb.name: b}
     run_of = dict(zip((ca.name, cb.name), run_names or (ca.name, cb.name)))
+    runs = {n: {"run_name": run_of[n], "run_fid": _run_fid(runs_dir, run_of[n], sa)} for n in named}
     record = {"gamma": gamma, "t_switch": t_s, "step": sa, "networks": [str(Path(f).name) for f in net_files],
-              "evaluation": every_step_eval(ca) | evaluation, "rows": [], "complete": False, "provenance": provenance()}
+              "evaluation": every_step_eval(ca) | evaluation, "runs": runs, "rows": [], "complete": False,
+              "provenance": provenance()}
     if clash := sorted(set(extra or {}) & set(record)):
         raise ValueError(f"hybrid_scores: extra={extra!r} would replace the record's own {clash}; valid: other keys")
     record |= extra or {}
@@ -110,7 +112,7 @@ def hybrid_scores(net_files, gamma: float = 5.0, device="cpu", out=None, runs_di
         net = named[high] if high == low else SwitchedNet(named[high], named[low], t_s)
         row = {"high": high, "low": low, **evaluate_network(net, ca, shape, classes, device, **evaluation)}
         if high == low:
-            row["run_name"], row["run_fid"] = run_of[high], _run_fid(runs_dir, run_of[high], sa)
+            row |= runs[high]
         record["rows"].append(row)
         record["complete"] = k == len(order) - 1
         if out:
@@ -142,23 +144,28 @@ def hybrid_shares(record: dict, sigma: float, df: float, level: float = 0.95) ->
     """Each hybrid of a `hybrid_scores` record placed between its two networks alone: its `low_share` s (0: it scores
     like the network above the switch, 1: like the one below, on log FID), s's first-order standard error from the
     sampling σ of one log FID (`sigma`, on `df` degrees of freedom), the `level` t interval, and which noise range
-    `decides` (the interval above ½: the low-noise steps; below ½: the high-noise steps; else undetermined)."""
+    `decides` (the interval above ½: the low-noise steps; below ½: the high-noise steps; else undetermined).
+    A record whose job stopped while scoring (`"complete": false`) is read as far as it goes: a network not scored
+    alone takes its committed run's FID (the record's `runs`), and `alone` says where each network's FID came from."""
     if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or not (math.isfinite(sigma) and sigma >= 0):
         raise ValueError(f"hybrid_shares: sigma={sigma!r}; valid: a finite number >= 0 (the sampling σ of one log FID)")
-    if record.get("complete") is False:
-        raise ValueError(f"hybrid_shares: the record is incomplete ({len(record['rows'])} of 4 scores: its job stopped "
-                         "while scoring); score the networks again (`hybrid_scores`)")
     q = t_crit(df, 1 - level)
-    alone = {r["high"]: r["fid"] for r in record["rows"] if r["high"] == r["low"]}
+    alone = {r["high"]: (r["fid"], "scored") for r in record["rows"] if r["high"] == r["low"]}
+    if record.get("complete") is False:  # a stopped job: its committed runs' FIDs stand in for what it did not score
+        alone = {n: (r["run_fid"], "committed run") for n, r in record.get("runs", {}).items()
+                 if r.get("run_fid") is not None} | alone
     hybrids = [r for r in record["rows"] if r["high"] != r["low"]]
     if not hybrids or any(n not in alone for r in hybrids for n in (r["high"], r["low"])):
-        raise ValueError(f"hybrid_shares: the record needs hybrids and each of their networks alone; it has rows "
-                         f"{[(r['high'], r['low']) for r in record['rows']]}")
+        raise ValueError(f"hybrid_shares: the record needs hybrids and each of their networks alone (scored, or for a "
+                         f"record whose job stopped while scoring, its committed run's FID); it has rows "
+                         f"{[(r['high'], r['low']) for r in record['rows']]}"
+                         + (" and is incomplete" if record.get("complete") is False else ""))
     out = []
     for r in hybrids:
-        hi, lo, h = (math.log(x) for x in (alone[r["high"]], alone[r["low"]], r["fid"]))
-        row = {"high": r["high"], "low": r["low"], "fid": r["fid"], "high_fid": alone[r["high"]],
-               "low_fid": alone[r["low"]], "log_gap": lo - hi}
+        (fh, wh), (fl, wl) = alone[r["high"]], alone[r["low"]]
+        hi, lo, h = (math.log(x) for x in (fh, fl, r["fid"]))
+        row = {"high": r["high"], "low": r["low"], "fid": r["fid"], "high_fid": fh, "low_fid": fl, "log_gap": lo - hi,
+               "alone": wh if wh == wl else f"above: {wh}, below: {wl}"}
         if lo == hi:
             out.append(row | {"low_share": None, "se": None, "ci_low": None, "ci_high": None,
                               "decides": "undetermined: the networks score alike"})
