@@ -208,6 +208,30 @@ def _cmd_fid(args) -> int:
     return 0
 
 # %% ../nbs/14_cli.ipynb #b774a564
+def _price_sweep(plan, args) -> int:
+    """`minsnr sweep --dry-run`: each run's state and price (`minsnr.runs.price_plan`), the runs to train one after
+    another on one GPU, and where each would end against --time-limit; one JSON line last. Nothing is trained."""
+    from minsnr.runs import price_plan
+    rows = price_plan(plan, args.runs_dir, args.priced_from, args.device)
+    fmt = lambda s: "?" if s is None else f"{s:,.0f} s"
+    clock, todo, limit = 0.0, [r for r in rows if r["state"] != "done"], args.time_limit
+    print(f"{'run':<44} {'state':<9} {'train':>9} {'evals':>9} {'total':>9}  priced from")
+    for r in rows:
+        if r["state"] != "done" and clock is not None:
+            clock = None if r["total_s"] is None else clock + r["total_s"]
+        r["ends_s"] = clock if r["state"] != "done" else None
+        note = (f"{r['priced_from']} ({r['device']}; evaluation {r['evaluation']})" if r["priced_from"] else r["why"])
+        if limit is not None and r["ends_s"] is not None and r["ends_s"] > limit:
+            note += f"; ends at {r['ends_s']:,.0f} s, past --time-limit"
+        print(f"{r['name']:<44} {r['state']:<9} {fmt(r['train_s']):>9} {fmt(r['evals_s']):>9} {fmt(r['total_s']):>9}  {note}")
+    total = None if any(r["total_s"] is None for r in todo) else sum(r["total_s"] for r in todo)
+    print(f"to train: {len(todo)} of {len(rows)} runs, about {fmt(total)} one after another on one GPU"
+          + ("" if limit is None else f"; --time-limit {limit:,.0f} s: "
+             + ("fits" if total is not None and total <= limit else "unpriced runs" if total is None else "does not fit")))
+    print(json.dumps({"runs": rows, "to_train_s": total, "time_limit_s": limit}))
+    return 0
+
+
 def _cmd_sweep(args) -> int:
     from minsnr.plans import get_plan
     from minsnr.runs import SweepError, sweep
@@ -231,6 +255,8 @@ def _cmd_sweep(args) -> int:
         if not all(g.strip().isdigit() for g in args.gpus.split(",") if g.strip()):
             raise ValueError(f"--gpus {args.gpus!r}: expected comma-separated GPU indices such as 0,1")
         gpus = [int(g) for g in args.gpus.split(",") if g.strip()]
+    if args.dry_run:
+        return _price_sweep(plan, args)
     deadline = None if args.time_limit is None else time.time() + args.time_limit
     try:
         res = sweep(plan, args.runs_dir, gpus=gpus, per_gpu=args.per_gpu, workers=args.workers, progress=not args.quiet,
@@ -420,6 +446,12 @@ def _add_sweep(sub, common):
                     help="train again from step 0 the runs that ended short and have no checkpoint to resume (e.g. "
                          "committed runs whose checkpoints were not kept), replacing their logs; without it they are "
                          "kept as they are")
+    sw.add_argument("--dry-run", action="store_true",
+                    help="train nothing: print each run's state and its price in seconds on one GPU, from a finished "
+                         "run of the same network, data and batch (minsnr.runs.price_plan), and whether the runs to "
+                         "train fit --time-limit")
+    sw.add_argument("--priced-from", help="with --dry-run: the finished runs that price the plan (default --runs-dir)")
+    sw.add_argument("--device", help="with --dry-run: price only from runs on a device whose name contains this, e.g. H100")
     sw.add_argument("--quiet", action="store_true", help="no progress bar")
     sw.set_defaults(func=_cmd_sweep)
 

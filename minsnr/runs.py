@@ -19,17 +19,17 @@ from tqdm.auto import tqdm
 
 from .basics import did_you_mean
 from .plans import (GPU_RUNS_PER_GPU, ExperimentPaths, as_profile, autoencoder_plan, experiment_paths, fig5_base,
-                          latent_plan, long_plan)
+                          latent_plan, long_plan, run_timing)
 from .provenance import provenance
 from .runfiles import read_json
-from .trainer import EXIT_STATUS, TrainConfig, read_jsonl
+from .trainer import EXIT_STATUS, TrainConfig, last_eval_factor, read_jsonl
 from .weightings import Weighting
 
 # %% auto #0
-__all__ = ['LOCATION_KEYS', 'RUN_ENDED', 'FID_LADDER', 'config_differences', 'run_state', 'SweepError', 'child_device',
-           'train_run', 'SweepStopped', 'check_plan', 'sweep', 'load_run', 'log_mean', 'steps_to_reach',
-           'pick_threshold', 'plan_runs', 'seed_spread', 'measure_floor', 'short_floor', 'reconstruction_scores',
-           'latent_runs']
+__all__ = ['LOCATION_KEYS', 'RUN_ENDED', 'PRICE_KEYS', 'EVAL_PRICE_KEYS', 'FID_LADDER', 'config_differences', 'run_state',
+           'SweepError', 'child_device', 'train_run', 'SweepStopped', 'check_plan', 'sweep', 'eval_points', 'price_run',
+           'price_plan', 'load_run', 'log_mean', 'steps_to_reach', 'pick_threshold', 'plan_runs', 'seed_spread',
+           'measure_floor', 'short_floor', 'reconstruction_scores', 'latent_runs']
 
 # %% ../nbs/10_runs.ipynb #d2a3ddb8
 LOCATION_KEYS = ("data_root", "data_path", "autoencoder")  # where files live, not what is trained
@@ -425,6 +425,90 @@ def sweep(plan: list[dict], runs_dir, gpus=None, per_gpu: int = 1, workers: int 
             signal.signal(sig, h)
     _raise_failed(result, len(plan), runs_dir)
     return result
+
+# %% ../nbs/10_runs.ipynb #p1ce0002
+PRICE_KEYS = ("data", "image_size", "subset", "conditional", "model", "model_kwargs", "batch_size", "precision",
+              "compile", "compile_mode", "deterministic")  # what sets the cost of one training step
+EVAL_PRICE_KEYS = ("n", "sampler", "steps", "batch_size", "compile", "grid", "ref_n", "feature_batch")  # of one evaluation
+
+
+def eval_points(config: dict) -> list[int]:
+    "The steps at which a run of `config` evaluates (the multiples of `eval_every` and `eval_at`), up to its last step."
+    c = TrainConfig.from_dict(config)
+    every = c.eval_every or 0
+    pts = set(c.eval_at or ()) | (set(range(every, c.steps + 1, every)) if every else set())
+    return sorted(p for p in pts if 0 < p <= c.steps)
+
+
+def _saved_form(config: dict) -> dict:
+    "A configuration as its run folder saves it (defaults filled in, tuples as lists)."
+    return json.loads(json.dumps(TrainConfig.from_dict(config).to_dict()))
+
+
+def _yardsticks(cfg: dict, runs_dir, device: str | None) -> list[dict]:
+    "The finished single-process runs in `runs_dir` of `cfg`'s network, data and batch, each with its timing."
+    found = []
+    for d in sorted(p for p in Path(runs_dir).iterdir() if (p / "config.json").is_file() and p.name != cfg["name"]):
+        try:
+            saved = _saved_form(read_json(d / "config.json"))
+            timing = run_timing(d)
+        except (ValueError, TypeError, KeyError):  # an unfinished run, too few evaluations, or a config of older code
+            continue
+        if any(saved[k] != cfg[k] for k in PRICE_KEYS) or timing["processes"] not in (None, 1):
+            continue
+        if device is not None and device not in (timing["device"] or ""):
+            continue
+        evs, prov = read_jsonl(d / "evals.jsonl"), read_json(d / "provenance.json")
+        diff = [k for k in EVAL_PRICE_KEYS if (saved["eval"] or {}).get(k) != (cfg["eval"] or {}).get(k)]
+        found.append(dict(dir=d, config=saved, timing=timing, last=evs[-1], diff=diff,
+                          utc=prov.get("started_utc") or prov.get("utc") or ""))
+    return found
+
+
+def price_run(config: dict, runs_dir, device: str | None = None) -> dict:
+    """What a run of `config` would cost alone on one GPU, in seconds, priced from another finished run in `runs_dir`
+    of the same network, data and batch (`PRICE_KEYS`), on a device whose name contains `device` if given (e.g. 'H100'): the
+    formula above. Of several such runs, the one whose evaluation matches (`EVAL_PRICE_KEYS`) is preferred, then the
+    latest. Keys: `priced_from`, `device`, `train_s`, `evals_s`, `total_s`, `evaluations`, `evaluation` ('same' or
+    what differs); without a yardstick the costs are None and `why` says so."""
+    cfg = _saved_form(config)
+    row = {"name": cfg["name"], "priced_from": None, "device": None, "train_s": None, "evals_s": None,
+           "total_s": None, "evaluations": len(eval_points(cfg)), "evaluation": None, "why": None}
+    found = _yardsticks(cfg, runs_dir, device)
+    if not found:
+        on = f" on a device named like {device!r}" if device else ""
+        row["why"] = (f"no finished single-process run in {runs_dir} with three evaluations or more has this run's "
+                      f"{', '.join(PRICE_KEYS)}{on}")
+        return row
+    y = max(found, key=lambda f: (-len(f["diff"]), f["utc"]))
+    m, e, steps = y["timing"], cfg["eval"] or {}, cfg["steps"]
+    ordinary = [s for s in (m["eval_s"], m["test_eval_s"]) if s is not None]
+
+    def middle(s):  # an evaluation between the first and the last, with the test images' score where it has one
+        tested = e.get("test_split") and (s == steps or (e.get("test_from") is not None and s >= e["test_from"]))
+        return (m["test_eval_s"] if tested and m["test_eval_s"] is not None else m["eval_s"] or ordinary[0])
+
+    y_last_factor = last_eval_factor(y["config"]["eval"]) if y["last"]["step"] == y["config"]["steps"] else 1.0
+    factor = last_eval_factor(e)
+    pts, evals = eval_points(cfg), 0.0
+    for i, s in enumerate(pts):
+        if i == 0:
+            evals += m["first_s"] + ((factor - 1) * middle(s) if s == steps else 0.0)
+        elif s == steps:
+            evals += y["last"]["seconds"] * factor / y_last_factor
+        else:
+            evals += middle(s)
+    train = steps * m["step_s"]
+    return row | {"priced_from": y["dir"].name, "device": m["device"], "train_s": train, "evals_s": evals,
+                  "total_s": train + evals, "evaluation": "same" if not y["diff"] else f"differs in {', '.join(y['diff'])}"}
+
+
+def price_plan(plan: list[dict], runs_dir, priced_from=None, device: str | None = None) -> list[dict]:
+    """Each run of `plan` with its `state` in `runs_dir` (`run_state`: a 'done' run is not trained again) and its
+    price (`price_run`) from the finished runs in `priced_from` (default `runs_dir`)."""
+    plan = check_plan(plan)
+    return [{"state": run_state(Path(runs_dir) / c["name"], c)} | price_run(c, priced_from or runs_dir, device)
+            for c in plan]
 
 # %% ../nbs/10_runs.ipynb #aa14090e
 def load_run(run_dir) -> dict:
