@@ -220,7 +220,8 @@ def _price_sweep(plan, args) -> int:
         if r["state"] != "done" and clock is not None:
             clock = None if r["total_s"] is None else clock + r["total_s"]
         r["ends_s"] = clock if r["state"] != "done" else None
-        note = (f"{r['priced_from']} ({r['device']}; evaluation {r['evaluation']})" if r["priced_from"] else r["why"])
+        note = (f"{r['priced_from']} ({r['device']}, {r['measured_utc'][:10] or 'undated'}; evaluation {r['evaluation']})"
+                if r["priced_from"] else r["why"])
         if limit is not None and r["ends_s"] is not None and r["ends_s"] > limit:
             note += f"; ends at {r['ends_s']:,.0f} s, past --time-limit"
         print(f"{r['name']:<44} {r['state']:<9} {fmt(r['train_s']):>9} {fmt(r['evals_s']):>9} {fmt(r['total_s']):>9}  {note}")

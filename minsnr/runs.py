@@ -460,7 +460,7 @@ def _yardsticks(cfg: dict, runs_dir, device: str | None) -> list[dict]:
             continue
         evs, prov = read_jsonl(d / "evals.jsonl"), read_json(d / "provenance.json")
         diff = [k for k in EVAL_PRICE_KEYS if (saved["eval"] or {}).get(k) != (cfg["eval"] or {}).get(k)]
-        found.append(dict(dir=d, config=saved, timing=timing, last=evs[-1], diff=diff,
+        found.append(dict(dir=d, config=saved, timing=timing, evals=evs, last=evs[-1], diff=diff,
                           utc=prov.get("started_utc") or prov.get("utc") or ""))
     return found
 
@@ -469,10 +469,11 @@ def price_run(config: dict, runs_dir, device: str | None = None) -> dict:
     """What a run of `config` would cost alone on one GPU, in seconds, priced from another finished run in `runs_dir`
     of the same network, data and batch (`PRICE_KEYS`), on a device whose name contains `device` if given (e.g. 'H100'): the
     formula above. Of several such runs, the one whose evaluation matches (`EVAL_PRICE_KEYS`) is preferred, then the
-    latest. Keys: `priced_from`, `device`, `train_s`, `evals_s`, `total_s`, `evaluations`, `evaluation` ('same' or
+    latest. Keys: `priced_from`, `device`, `measured_utc` (when that run started: older code may have been slower),
+    `train_s`, `evals_s`, `total_s`, `evaluations`, `evaluation` ('same' or
     what differs); without a yardstick the costs are None and `why` says so."""
     cfg = _saved_form(config)
-    row = {"name": cfg["name"], "priced_from": None, "device": None, "train_s": None, "evals_s": None,
+    row = {"name": cfg["name"], "priced_from": None, "device": None, "measured_utc": None, "train_s": None, "evals_s": None,
            "total_s": None, "evaluations": len(eval_points(cfg)), "evaluation": None, "why": None}
     found = _yardsticks(cfg, runs_dir, device)
     if not found:
@@ -483,24 +484,33 @@ def price_run(config: dict, runs_dir, device: str | None = None) -> dict:
     y = max(found, key=lambda f: (-len(f["diff"]), f["utc"]))
     m, e, steps = y["timing"], cfg["eval"] or {}, cfg["steps"]
     ordinary = [s for s in (m["eval_s"], m["test_eval_s"]) if s is not None]
+    k, note, ye = 1.0, "", y["config"]["eval"] or {}
+    if y["diff"] == ["steps"] and ye.get("steps") and e.get("steps"):  # only the sampler's steps differ
+        shares = sorted(v["sample_s"] / v["seconds"] for v in y["evals"][1:-1] if v.get("sample_s") and v.get("seconds"))
+        if shares:  # the sampling part of an evaluation scales with the steps, the Inception features and FID do not
+            f = shares[len(shares) // 2]
+            k = 1 - f + f * e["steps"] / ye["steps"]
+            note = f" (its sampling, {f:.0%} of an evaluation, scaled by {e['steps']}/{ye['steps']} steps)"
 
     def middle(s):  # an evaluation between the first and the last, with the test images' score where it has one
         tested = e.get("test_split") and (s == steps or (e.get("test_from") is not None and s >= e["test_from"]))
-        return (m["test_eval_s"] if tested and m["test_eval_s"] is not None else m["eval_s"] or ordinary[0])
+        return k * (m["test_eval_s"] if tested and m["test_eval_s"] is not None else m["eval_s"] or ordinary[0])
 
     y_last_factor = last_eval_factor(y["config"]["eval"]) if y["last"]["step"] == y["config"]["steps"] else 1.0
     factor = last_eval_factor(e)
     pts, evals = eval_points(cfg), 0.0
     for i, s in enumerate(pts):
-        if i == 0:
-            evals += m["first_s"] + ((factor - 1) * middle(s) if s == steps else 0.0)
+        if i == 0:  # its compilations and the reference's features cost what they did; its sampling is scaled by k
+            evals += m["first_s"] + (k - 1) * (m["eval_s"] or ordinary[0])
+            evals += (factor - 1) * middle(s) if s == steps else 0.0
         elif s == steps:
-            evals += y["last"]["seconds"] * factor / y_last_factor
+            evals += k * y["last"]["seconds"] * factor / y_last_factor
         else:
             evals += middle(s)
     train = steps * m["step_s"]
-    return row | {"priced_from": y["dir"].name, "device": m["device"], "train_s": train, "evals_s": evals,
-                  "total_s": train + evals, "evaluation": "same" if not y["diff"] else f"differs in {', '.join(y['diff'])}"}
+    return row | {"priced_from": y["dir"].name, "device": m["device"], "measured_utc": y["utc"], "train_s": train, "evals_s": evals,
+                  "total_s": train + evals,
+                  "evaluation": "same" if not y["diff"] else f"differs in {', '.join(y['diff'])}{note}"}
 
 
 def price_plan(plan: list[dict], runs_dir, priced_from=None, device: str | None = None) -> list[dict]:
