@@ -220,7 +220,7 @@ def _price_sweep(plan, args) -> int:
         if r["state"] != "done" and clock is not None:
             clock = None if r["total_s"] is None else clock + r["total_s"]
         r["ends_s"] = clock if r["state"] != "done" else None
-        note = (f"{r['priced_from']} ({r['device']}, {r['measured_utc'][:10] or 'undated'}; evaluation {r['evaluation']})"
+        note = (f"{r['priced_from']} ({r['device']}, {(r['measured_utc'] or 'undated')[:10]}; evaluation {r['evaluation']})"
                 if r["priced_from"] else r["why"])
         if limit is not None and r["ends_s"] is not None and r["ends_s"] > limit:
             note += f"; ends at {r['ends_s']:,.0f} s, past --time-limit"
@@ -258,6 +258,9 @@ def _cmd_sweep(args) -> int:
         gpus = [int(g) for g in args.gpus.split(",") if g.strip()]
     if args.dry_run:
         return _price_sweep(plan, args)
+    if args.device or args.priced_from:
+        raise ValueError(f"--device {args.device!r} and --priced-from {args.priced_from!r} choose what prices a "
+                         "--dry-run; give --dry-run too, or leave them out")
     deadline = None if args.time_limit is None else time.time() + args.time_limit
     try:
         res = sweep(plan, args.runs_dir, gpus=gpus, per_gpu=args.per_gpu, workers=args.workers, progress=not args.quiet,

@@ -309,7 +309,9 @@ def run_timing(run_dir) -> dict:
     """How a finished run spent its time, to price a plan of the same network and evaluation by: `step_s`, seconds per
     training iteration with its evaluations taken out; `first_s`, its first evaluation (with the compilations and the
     reference's features); `eval_s` and `test_eval_s`, the median of its other evaluations but the last, without and
-    with the test images' score (None where it has none such); and the `device` and `processes` it ran on."""
+    with the test images' score (None where it has none such); `last_s` and `last_step`, its last evaluation;
+    `sample_share`, the median share of sampling (`sample_s`) in those other evaluations (None where not recorded);
+    and the `device`, `processes` and `started_utc` it ran on and at."""
     d = Path(run_dir)
     prov, evs = read_json(d / "provenance.json"), read_jsonl(d / "evals.jsonl")
     if not prov or prov.get("status") != "finished" or len(evs) < 3:
@@ -319,7 +321,10 @@ def run_timing(run_dir) -> dict:
     return {"step_s": (prov["wall_time_s"] - sum(e["seconds"] for e in evs)) / prov["steps_done"],
             "first_s": evs[0]["seconds"], "eval_s": median([e["seconds"] for e in evs[1:-1] if "test" not in e]),
             "test_eval_s": median([e["seconds"] for e in evs[1:-1] if "test" in e]),
-            "device": prov.get("device"), "processes": prov.get("processes")}
+            "last_s": evs[-1]["seconds"], "last_step": evs[-1]["step"],
+            "sample_share": median([e["sample_s"] / e["seconds"] for e in evs[1:-1] if e.get("sample_s") and e["seconds"]]),
+            "device": prov.get("device"), "processes": prov.get("processes"),
+            "started_utc": prov.get("started_utc") or prov.get("utc")}
 
 
 def headline_plan(profile: str = "gpu") -> list[dict]:

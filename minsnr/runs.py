@@ -22,7 +22,7 @@ from .plans import (GPU_RUNS_PER_GPU, ExperimentPaths, as_profile, autoencoder_p
                           latent_plan, long_plan, run_timing)
 from .provenance import provenance
 from .runfiles import read_json
-from .trainer import EXIT_STATUS, TrainConfig, last_eval_factor, read_jsonl
+from .trainer import EXIT_STATUS, TrainConfig, is_eval_step, last_eval_factor, read_jsonl
 from .weightings import Weighting
 
 # %% auto #0
@@ -35,14 +35,18 @@ __all__ = ['LOCATION_KEYS', 'RUN_ENDED', 'PRICE_KEYS', 'EVAL_PRICE_KEYS', 'FID_L
 LOCATION_KEYS = ("data_root", "data_path", "autoencoder")  # where files live, not what is trained
 
 
+def _saved_form(config: dict) -> dict:
+    "A configuration as its run folder saves it: through `TrainConfig` (defaults filled in) and JSON (tuples as lists)."
+    return json.loads(json.dumps(TrainConfig.from_dict(config).to_dict()))
+
+
 def config_differences(a: dict, b: dict, ignore=()) -> list[str]:
     """The sorted keys in which two run configurations differ as a run folder saves them (through `TrainConfig`, so
     defaults are filled in, and JSON, so a plan's tuple equals the list config.json gives back), but for where their
     files live (`LOCATION_KEYS`) and the keys in `ignore`: whether a folder holds the run asked for."""
     if isinstance(ignore, str) or not all(isinstance(k, str) for k in ignore):
         raise ValueError(f"ignore={ignore!r}: a tuple of configuration keys, e.g. ('steps',)")
-    norm = lambda c: json.loads(json.dumps(TrainConfig.from_dict(c).to_dict()))  # tuples read back as lists
-    a, b = norm(a), norm(b)
+    a, b = _saved_form(a), _saved_form(b)
     if unknown := [k for k in ignore if k not in a]:
         raise ValueError(f"ignore={tuple(ignore)!r}: {unknown} are not configuration keys; "
                          f"{did_you_mean(unknown[0], a)}valid keys: {', '.join(a)}")
@@ -433,16 +437,9 @@ EVAL_PRICE_KEYS = ("n", "sampler", "steps", "batch_size", "compile", "grid", "re
 
 
 def eval_points(config: dict) -> list[int]:
-    "The steps at which a run of `config` evaluates (the multiples of `eval_every` and `eval_at`), up to its last step."
+    "The steps at which a run of `config` evaluates (`minsnr.trainer.is_eval_step`), up to its last step."
     c = TrainConfig.from_dict(config)
-    every = c.eval_every or 0
-    pts = set(c.eval_at or ()) | (set(range(every, c.steps + 1, every)) if every else set())
-    return sorted(p for p in pts if 0 < p <= c.steps)
-
-
-def _saved_form(config: dict) -> dict:
-    "A configuration as its run folder saves it (defaults filled in, tuples as lists)."
-    return json.loads(json.dumps(TrainConfig.from_dict(config).to_dict()))
+    return [s for s in range(1, c.steps + 1) if is_eval_step(c, s)]
 
 
 def _yardsticks(cfg: dict, runs_dir, device: str | None) -> list[dict]:
@@ -458,45 +455,41 @@ def _yardsticks(cfg: dict, runs_dir, device: str | None) -> list[dict]:
             continue
         if device is not None and device not in (timing["device"] or ""):
             continue
-        evs, prov = read_jsonl(d / "evals.jsonl"), read_json(d / "provenance.json")
         diff = [k for k in EVAL_PRICE_KEYS if (saved["eval"] or {}).get(k) != (cfg["eval"] or {}).get(k)]
-        found.append(dict(dir=d, config=saved, timing=timing, evals=evs, last=evs[-1], diff=diff,
-                          utc=prov.get("started_utc") or prov.get("utc") or ""))
+        found.append(dict(dir=d, config=saved, timing=timing, diff=diff))
     return found
 
 
 def price_run(config: dict, runs_dir, device: str | None = None) -> dict:
     """What a run of `config` would cost alone on one GPU, in seconds, priced from another finished run in `runs_dir`
-    of the same network, data and batch (`PRICE_KEYS`), on a device whose name contains `device` if given (e.g. 'H100'): the
-    formula above. Of several such runs, the one whose evaluation matches (`EVAL_PRICE_KEYS`) is preferred, then the
-    latest. Keys: `priced_from`, `device`, `measured_utc` (when that run started: older code may have been slower),
-    `train_s`, `evals_s`, `total_s`, `evaluations`, `evaluation` ('same' or
-    what differs); without a yardstick the costs are None and `why` says so."""
+    of the same network, data and batch (`PRICE_KEYS`), on a device whose name contains `device` if given (e.g.
+    'H100'): the formula above. Of several such runs, the one whose evaluation matches (`EVAL_PRICE_KEYS`) is
+    preferred, then the latest. Keys: `priced_from`, `device`, `measured_utc` (when that run started: older code may
+    have been slower), `train_s`, `evals_s`, `total_s`, `evaluations`, `evaluation` ('same' or what differs); without
+    a yardstick the costs are None and `why` says so."""
     cfg = _saved_form(config)
-    row = {"name": cfg["name"], "priced_from": None, "device": None, "measured_utc": None, "train_s": None, "evals_s": None,
-           "total_s": None, "evaluations": len(eval_points(cfg)), "evaluation": None, "why": None}
+    row = {"name": cfg["name"], "priced_from": None, "device": None, "measured_utc": None, "train_s": None,
+           "evals_s": None, "total_s": None, "evaluations": len(eval_points(cfg)), "evaluation": None, "why": None}
     found = _yardsticks(cfg, runs_dir, device)
     if not found:
         on = f" on a device named like {device!r}" if device else ""
         row["why"] = (f"no finished single-process run in {runs_dir} with three evaluations or more has this run's "
                       f"{', '.join(PRICE_KEYS)}{on}")
         return row
-    y = max(found, key=lambda f: (-len(f["diff"]), f["utc"]))
+    y = max(found, key=lambda f: (-len(f["diff"]), f["timing"]["started_utc"] or ""))
     m, e, steps = y["timing"], cfg["eval"] or {}, cfg["steps"]
     ordinary = [s for s in (m["eval_s"], m["test_eval_s"]) if s is not None]
     k, note, ye = 1.0, "", y["config"]["eval"] or {}
-    if y["diff"] == ["steps"] and ye.get("steps") and e.get("steps"):  # only the sampler's steps differ
-        shares = sorted(v["sample_s"] / v["seconds"] for v in y["evals"][1:-1] if v.get("sample_s") and v.get("seconds"))
-        if shares:  # the sampling part of an evaluation scales with the steps, the Inception features and FID do not
-            f = shares[len(shares) // 2]
-            k = 1 - f + f * e["steps"] / ye["steps"]
-            note = f" (its sampling, {f:.0%} of an evaluation, scaled by {e['steps']}/{ye['steps']} steps)"
+    f = m["sample_share"]  # the sampling part of an evaluation scales with the steps, the Inception features do not
+    if y["diff"] == ["steps"] and ye.get("steps") and e.get("steps") and f is not None:  # only the sampler's steps differ
+        k = 1 - f + f * e["steps"] / ye["steps"]
+        note = f" (its sampling, {f:.0%} of an evaluation, scaled by {e['steps']}/{ye['steps']} steps)"
 
     def middle(s):  # an evaluation between the first and the last, with the test images' score where it has one
         tested = e.get("test_split") and (s == steps or (e.get("test_from") is not None and s >= e["test_from"]))
         return k * (m["test_eval_s"] if tested and m["test_eval_s"] is not None else m["eval_s"] or ordinary[0])
 
-    y_last_factor = last_eval_factor(y["config"]["eval"]) if y["last"]["step"] == y["config"]["steps"] else 1.0
+    y_last_factor = last_eval_factor(y["config"]["eval"]) if m["last_step"] == y["config"]["steps"] else 1.0
     factor = last_eval_factor(e)
     pts, evals = eval_points(cfg), 0.0
     for i, s in enumerate(pts):
@@ -504,12 +497,12 @@ def price_run(config: dict, runs_dir, device: str | None = None) -> dict:
             evals += m["first_s"] + (k - 1) * (m["eval_s"] or ordinary[0])
             evals += (factor - 1) * middle(s) if s == steps else 0.0
         elif s == steps:
-            evals += k * y["last"]["seconds"] * factor / y_last_factor
+            evals += k * m["last_s"] * factor / y_last_factor
         else:
             evals += middle(s)
     train = steps * m["step_s"]
-    return row | {"priced_from": y["dir"].name, "device": m["device"], "measured_utc": y["utc"], "train_s": train, "evals_s": evals,
-                  "total_s": train + evals,
+    return row | {"priced_from": y["dir"].name, "device": m["device"], "measured_utc": m["started_utc"],
+                  "train_s": train, "evals_s": evals, "total_s": train + evals,
                   "evaluation": "same" if not y["diff"] else f"differs in {', '.join(y['diff'])}{note}"}
 
 

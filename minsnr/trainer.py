@@ -32,9 +32,9 @@ from .schedules import make_schedule
 from .weightings import WeightedLoss, bin_sums
 
 # %% auto #0
-__all__ = ['EXIT_STATUS', 'NETWORK_FORMAT', 'NETWORK_KEYS', 'Trainer', 'build_model', 'ema_decay', 'ema_start_weight',
-           'stretch_fits', 'last_eval_factor', 'train', 'find_checkpoint', 'model_from_state', 'load_model',
-           'export_network', 'read_network', 'load_network']
+__all__ = ['EXIT_STATUS', 'NETWORK_FORMAT', 'NETWORK_KEYS', 'Trainer', 'build_model', 'is_eval_step', 'ema_decay',
+           'ema_start_weight', 'stretch_fits', 'last_eval_factor', 'train', 'find_checkpoint', 'model_from_state',
+           'load_model', 'export_network', 'read_network', 'load_network']
 
 # %% ../nbs/05_trainer.ipynb #80b16255
 def _dist_env():
@@ -164,11 +164,16 @@ def _init_diffusion(self):
     self.gen = torch.Generator(device=self.device).manual_seed(cfg.seed + 1)
 
 # %% ../nbs/05_trainer.ipynb #7e1a0205
+def is_eval_step(cfg: TrainConfig, step: int) -> bool:
+    "Whether `step` (steps done) is an evaluation point of `cfg`: a multiple of `eval_every` or listed in `eval_at`."
+    e = cfg.eval_every
+    return bool(e and step % e == 0) or step in (cfg.eval_at or ())
+
+
 @patch_method(Trainer)
 def eval_due(self, step: int) -> bool:
-    "Whether `step` (steps done) is an evaluation point: a multiple of `eval_every` or listed in `eval_at`."
-    e = self.cfg.eval_every
-    return bool(e and step % e == 0) or step in (self.cfg.eval_at or ())
+    "Whether `step` (steps done) is an evaluation point of this run (`is_eval_step`)."
+    return is_eval_step(self.cfg, step)
 
 
 def ema_decay(step: int, decay: float, warmup: bool) -> float:
