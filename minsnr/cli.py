@@ -522,6 +522,57 @@ def _add_hybrid(sub, common):
     hp.add_argument("--quiet", action="store_true", help="only the JSON line")
     hp.set_defaults(func=_cmd_hybrid)
 
+# %% ../nbs/14_cli.ipynb #31fd99ff
+def _cmd_bundle(args) -> int:
+    from minsnr.bundle import BUNDLE_MANIFEST, pack_bundle, unpack_bundle
+    if args.action == "pack":
+        for flag, path in (("--inception", args.inception), ("--fashion", args.fashion), *(("--wheel", w) for w in args.wheel)):
+            if path is not None:
+                _must_exist(path, flag)
+        if not args.quiet:
+            print(f"packing into {args.out} (xz at its strongest: about a minute for the full bundle)", flush=True)
+        m = pack_bundle(args.out, args.part_mib, args.precision, args.inception, args.fashion, args.wheel,
+                        not args.no_fetch_wheel)
+        if not args.quiet:
+            print(f"{len(m['parts'])} part(s), {m['bytes']:,} bytes (sha256 {m['sha256'][:12]}…) and {BUNDLE_MANIFEST} in "
+                  f"{args.out}; on the other machine: python3 -m minsnr bundle unpack --from DIR --dest DEST, then "
+                  "source DEST/env.sh")
+        print(json.dumps({"out": str(args.out), **{k: m[k] for k in ("bytes", "sha256", "parts", "precision", "members")}}))
+        return 0
+    _must_exist(args.src, "--from")
+    env = unpack_bundle(args.src, args.dest)
+    if not args.quiet:
+        print(f"unpacked into {args.dest}; before minsnr runs there: source {Path(args.dest) / 'env.sh'}")
+    print(json.dumps(env))
+    return 0
+
+
+def _add_bundle(sub, common):
+    "The `minsnr bundle` command, its two actions and their arguments."
+    bp = sub.add_parser("bundle", help="pack the offline data (FID's Inception weights, Fashion-MNIST, torch-fidelity) "
+                                       "for a machine without network, or unpack it there",
+                        description="pack: FID's Inception weights (fp16 unless --precision fp32), Fashion-MNIST's four "
+                                    "files and torch-fidelity's wheel into --out, in parts of at most --part-mib MiB, "
+                                    "with bundle.json (sha256, parts). unpack: check the parts against bundle.json, "
+                                    "unpack into --dest and write --dest/env.sh (minsnr.bundle).")
+    acts = bp.add_subparsers(dest="action", required=True, metavar="ACTION")
+    pk = acts.add_parser("pack", parents=[common], help="pack the bundle here (after make setup)")
+    pk.add_argument("--out", required=True, help="folder for the parts and bundle.json (an earlier bundle's are replaced)")
+    pk.add_argument("--part-mib", type=float, default=11.0, help="largest part in MiB (default 11)")
+    pk.add_argument("--precision", choices=["fp16", "fp32"], default="fp16",
+                    help="the Inception weights' precision in the bundle (default fp16, as the committed GPU runs used)")
+    pk.add_argument("--inception", help="the converted Inception weights (default: where make setup put them)")
+    pk.add_argument("--fashion", help="the folder of Fashion-MNIST's four .gz files (default: $MINSNR_FASHION_MNIST, "
+                                      "else Debian's folder)")
+    pk.add_argument("--wheel", action="append", default=[], help="a wheel to carry (repeatable)")
+    pk.add_argument("--no-fetch-wheel", action="store_true", help="do not download torch-fidelity's wheel with pip")
+    pk.add_argument("--quiet", action="store_true", help="only the JSON line")
+    un = acts.add_parser("unpack", parents=[common], help="check and unpack a bundle on the machine without network")
+    un.add_argument("--from", dest="src", required=True, help="the folder holding the parts and bundle.json")
+    un.add_argument("--dest", required=True, help="where to unpack; env.sh is written there")
+    un.add_argument("--quiet", action="store_true", help="only the JSON line (the environment env.sh sets)")
+    bp.set_defaults(func=_cmd_bundle)
+
 # %% ../nbs/14_cli.ipynb #7e1a0505
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="minsnr", description="Min-SNR-γ diffusion training and reproduction. A user error (a bad value, "
@@ -529,7 +580,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--debug", action="store_true", help="show the traceback of an error, not just its message")
-    for add in (_add_train, _add_sample, _add_fid, _add_sweep, _add_reproduce, _add_recheck, _add_hybrid):
+    for add in (_add_train, _add_sample, _add_fid, _add_sweep, _add_reproduce, _add_recheck, _add_hybrid, _add_bundle):
         add(sub, common)
     return p
 
