@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 
 from .basics import write_atomic
-from .data import FASHION_MNIST_DIRS, SPLIT_FILES, DataError
+from .data import FASHION_MNIST_DIRS, SPLIT_FILES, DataError, data_dirs
 from .metrics import INCEPTION_FILE, inception_weights
 
 # %% auto #0
@@ -37,8 +37,7 @@ PRECISIONS = {"fp16": torch.float16, "fp32": torch.float32}
 # %% ../nbs/04b_bundle.ipynb #c864a61f
 def fashion_folder(root=None) -> Path:
     "The folder holding Fashion-MNIST's four .gz files: `root`, else $MINSNR_FASHION_MNIST, else Debian's folder."
-    dirs = [Path(root)] if root else [Path(os.environ["MINSNR_FASHION_MNIST"])] if os.environ.get(
-        "MINSNR_FASHION_MNIST") else [Path(d) for d in FASHION_MNIST_DIRS]
+    dirs = data_dirs(root, "MINSNR_FASHION_MNIST", FASHION_MNIST_DIRS)  # the rule load_fashion_mnist follows
     for d in dirs:
         if all((d / f).is_file() for f in FASHION_FILES):
             return d
@@ -77,10 +76,14 @@ def _sha256(paths) -> str:
     return h.hexdigest()
 
 
+def _cast(sd: dict, dtype: torch.dtype) -> dict:
+    "A state dict with its floating-point tensors in `dtype` and the others (integer counters) as they are."
+    return {k: v.to(dtype) if v.is_floating_point() else v for k, v in sd.items()}
+
+
 def _state_in(precision: str, inception) -> dict:
     sd = torch.load(inception_weights(inception), map_location="cpu", weights_only=True)
-    dtype = PRECISIONS[precision]
-    return {k: v.to(dtype) if v.is_floating_point() else v for k, v in sd.items()}
+    return _cast(sd, PRECISIONS[precision])
 
 
 def pack_bundle(out_dir, part_mib: float = 11.0, precision: str = "fp16", inception=None, fashion_root=None,
@@ -174,7 +177,7 @@ def unpack_bundle(src_dir, dest) -> dict:
         sd = torch.load(x / "inception" / INCEPTION_FILE, map_location="cpu", weights_only=True)
         weights = dest / "data" / "inception" / INCEPTION_FILE
         weights.parent.mkdir(parents=True, exist_ok=True)
-        fp32 = {k: v.float() if v.is_floating_point() else v for k, v in sd.items()}
+        fp32 = _cast(sd, torch.float32)
         write_atomic(weights, lambda f: torch.save(fp32, f))
         fashion = dest / "fashion-mnist"
         fashion.mkdir(exist_ok=True)

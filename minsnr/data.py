@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from .basics import patch_method, repo_root
 
 # %% auto #0
-__all__ = ['FASHION_MNIST_DIRS', 'SPLIT_FILES', 'IMAGE_SUFFIXES', 'DATASETS', 'DataError', 'read_idx', 'data_home',
+__all__ = ['FASHION_MNIST_DIRS', 'SPLIT_FILES', 'IMAGE_SUFFIXES', 'DATASETS', 'DataError', 'read_idx', 'data_home', 'data_dirs',
            'load_fashion_mnist', 'load_mnist', 'load_npz', 'load_image_folder', 'load_cifar10', 'load_latents',
            'ImageData', 'load_dataset', 'Batcher']
 
@@ -67,10 +67,15 @@ def _find(stem: str, dirs) -> Path | None:
     return None
 
 
+def data_dirs(root, env: str, default_dirs) -> list[Path]:
+    "The folders a dataset is looked for in, the first rule that gives one: `root`, else `$env`, else `default_dirs`."
+    return [Path(root)] if root else [Path(os.environ[env])] if os.environ.get(env) else [Path(d) for d in default_dirs]
+
+
 def _load_mnist_like(name, split, root, env, default_dirs, how_to_install):
     if split not in SPLIT_FILES:
         raise DataError(f"unknown split {split!r}; valid splits: {', '.join(SPLIT_FILES)}")
-    dirs = [root] if root else [os.environ[env]] if os.environ.get(env) else list(default_dirs)
+    dirs = data_dirs(root, env, default_dirs)
     img_stem, lab_stem = SPLIT_FILES[split]
     img_path, lab_path = _find(img_stem, dirs), _find(lab_stem, dirs)
     if img_path is None or lab_path is None:
