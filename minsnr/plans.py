@@ -166,7 +166,7 @@ def fig5_base(profile: str = "gpu") -> dict:
     else:  # a tiny ViT on 512 images: minutes on two CPU cores, with two evaluations per run
         base = dict(common, model="vit_s_4", model_kwargs=dict(width=32, depth=1, heads=2), subset=512, batch_size=32,
                     lr=1e-3, steps=30, ema_decay=0.9, precision="fp32", log_every=5, ckpt_every=15, eval_at=[15, 30],
-                    eval=dict(n=8, steps=3, batch_size=8, grid=8, ref_n=32, noise_seeds=[1]))
+                    eval=dict(n=4, steps=3, batch_size=4, grid=4, ref_n=32, noise_seeds=[1]))
     return base
 
 
@@ -354,7 +354,7 @@ def gamma_plan(profile: str = "gpu", targets=("x0", "eps", "v"), gammas=None) ->
     if p.full:
         base.update(eval_at=GAMMA_EVAL_AT, eval=dict(GPU_EVAL, final_variants=[GAMMA_FINAL]))
     else:
-        base["eval"] = dict(base["eval"], final_variants=[{"n": 12, "ref_n": 64}])
+        base["eval"] = dict(base["eval"], final_variants=[{"n": 6, "ref_n": 32}])  # 32: the cached reference
     return make_plan(f"table2-{p}", base, target=list(targets), strategy=[Weighting("min_snr", g) for g in gammas])
 
 # %% ../nbs/09_plans.ipynb #e9000002
