@@ -41,17 +41,20 @@ def set_style():
 
 def log_axis(ax, which: str = "y"):
     """Label a log-scale axis (already plotted) with plain numbers, as densely as its span allows: powers of ten over
-    three decades or more, 1-2-5 steps over one or more, 1-2-3-5 over half a decade, every integer multiple below,
-    so that every axis reads on its own."""
+    three decades or more, 1-2-5 steps over one or more, 1-2-3-5 over half a decade; below that, evenly spaced round
+    numbers (steps of 1, 2, 2.5 or 5 times a power of ten) over the whole span, since a decade's integer multiples
+    leave its upper part bare (7, 8, 9, 10 and then nothing up to 14), so that every axis reads on its own."""
     import math
-    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+    from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
     (ax.set_yscale if which == "y" else ax.set_xscale)("log")
     axis, lim = (ax.yaxis, ax.get_ylim()) if which == "y" else (ax.xaxis, ax.get_xlim())
     lo, hi = sorted(lim)
     decades = math.log10(hi / lo) if lo > 0 else 0.0
-    subs = ((1.0,) if decades >= 3 else (1.0, 2.0, 5.0) if decades >= 1 else (1.0, 2.0, 3.0, 5.0) if decades >= 0.5
-            else tuple(float(k) for k in range(1, 10)))
-    axis.set_major_locator(LogLocator(base=10, subs=subs))
+    if decades >= 0.5:
+        subs = (1.0,) if decades >= 3 else (1.0, 2.0, 5.0) if decades >= 1 else (1.0, 2.0, 3.0, 5.0)
+        axis.set_major_locator(LogLocator(base=10, subs=subs))
+    else:  # a factor of three or less: a log axis is nearly linear there, and round linear steps read best
+        axis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]))
     axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     axis.set_minor_formatter(NullFormatter())
 
