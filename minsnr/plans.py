@@ -622,6 +622,7 @@ def _bench_ratios(f: dict) -> dict:
 # %% ../nbs/09_plans.ipynb #ca7f10aa
 PLANS = {"convergence": convergence_plan, "long": long_plan, "seeds": seed_plan, "long_seeds": long_seed_plan,
          "long_seeds_v": functools.partial(long_seed_plan, target="v"),
+         "long_seeds_x0": functools.partial(long_seed_plan, target="x0"),
          "vmse": vmse_plan, "vmse_short": functools.partial(vmse_plan, protocol="short"), "headline": headline_plan,
          "gamma": gamma_plan, "edm": edm_plan, "edm_long_seeds": edm_long_seed_plan,
          "unet": unet_plan, "uncond": uncond_plan,
